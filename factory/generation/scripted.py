@@ -1,0 +1,90 @@
+"""A deterministic fake backend for fast tests (never the default).
+
+`solver = "arithmetic"` answers "What is EXPR?" prompts: even sample indices get the right
+value, odd ones a wrong one, so pass rates are known exactly. `texts` cycles fixed outputs
+(for bad-output tests). Everything depends only on (seed, sample index, prompt).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import operator
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from factory.generation.base import (BACKENDS, Completion, Generation, Request, SamplingParams,
+                                     clean_text, render_chat)
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def _eval(node: ast.AST) -> int:
+    if isinstance(node, ast.Expression):
+        return _eval(node.body)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+        return _OPS[type(node.op)](_eval(node.left), _eval(node.right))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_eval(node.operand)
+    raise ValueError("unsupported expression")
+
+
+@dataclass
+class ScriptedOptions:
+    solver: str = "arithmetic"
+    texts: list[str] = field(default_factory=list)
+    delay_s: float = 0.0
+
+
+class ScriptedBackend:
+    name = "scripted"
+
+    def __init__(self, model: str = "scripted", options: ScriptedOptions | None = None) -> None:
+        self.model_id = model
+        self.options = options or ScriptedOptions()
+
+    def _answer(self, prompt: str, sample_idx: int, seed: int) -> str:
+        if self.options.texts:
+            key = int(hashlib.sha256(f"{seed}:{prompt}".encode()).hexdigest()[:8], 16)
+            return self.options.texts[(key + sample_idx) % len(self.options.texts)]
+        m = re.search(r"What is ([-+*\d ]+)\?", prompt)
+        if not m:
+            return "I am not sure how to solve this."
+        value = _eval(ast.parse(m.group(1).strip(), mode="eval"))
+        if sample_idx % 2:
+            value += 1
+        return f"Let me compute {m.group(1).strip()} step by step.\nThe result is {value}.\n\\boxed{{{value}}}"
+
+    def generate(self, requests: list[Request], params: SamplingParams) -> list[Generation]:
+        out = []
+        for req in requests:
+            start = time.perf_counter()
+            prompt = render_chat(req.messages)
+            user = req.messages[-1]["content"]
+            completions = []
+            for i in range(params.n):
+                text = clean_text(self._answer(user, i, req.seed))
+                words = text.split()
+                if len(words) > params.max_tokens:
+                    text, reason = " ".join(words[: params.max_tokens]), "length"
+                else:
+                    reason = "stop"
+                completions.append(Completion(text, reason, min(len(words), params.max_tokens)))
+            if self.options.delay_s:
+                time.sleep(self.options.delay_s)
+            out.append(Generation(prompt, len(prompt.split()), completions, time.perf_counter() - start))
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+@BACKENDS.register("scripted")
+def make_scripted(model: str, options: dict[str, Any], base_dir: str = ".") -> ScriptedBackend:
+    from factory.config import build
+
+    return ScriptedBackend(model, build(ScriptedOptions, options, "generation.options"))

@@ -1,0 +1,165 @@
+"""Shard storage: zstd Parquet in a Hive layout, written to a temp name and renamed, committed
+by one line appended to `manifest.jsonl`. Readers trust only the manifest, so a crash leaves
+either a whole committed chunk or nothing; a rerun skips committed chunks and overwrites any
+orphan files, so no row is ever stored twice."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from factory.errors import FactoryError
+from schemas import SCHEMAS, SchemaError, check_file_schema, now_ms
+
+TABLES = ("problems", "candidates", "verdicts")
+MANIFEST = "manifest.jsonl"
+RUN_INFO = "run.json"
+SHARD_NAME = re.compile(r"^(?P<chunk>[A-Za-z0-9_.-]+)\.parquet$")
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_shard(table: pa.Table, path: Path) -> None:
+    """Write atomically: temp file in the same folder, fsync, rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class ChunkEntry:
+    chunk: str
+    iteration: int
+    domain: str
+    files: dict[str, str]
+    rows: dict[str, int]
+    committed_at_ms: int
+
+
+class RunStore:
+    """One run directory: its shards, manifest and run metadata."""
+
+    def __init__(self, run_dir: str | Path, run_id: str | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        self.run_id = run_id or self.run_dir.name
+        self._entries: dict[str, ChunkEntry] | None = None
+
+    # ---- manifest -------------------------------------------------------------------------
+    def entries(self) -> dict[str, ChunkEntry]:
+        if self._entries is None:
+            self._entries = dict(self._read_manifest())
+        return self._entries
+
+    def _read_manifest(self) -> Iterator[tuple[str, ChunkEntry]]:
+        path = self.run_dir / MANIFEST
+        if not path.exists():
+            return
+        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+            try:
+                entry = ChunkEntry(**json.loads(line))
+            except (json.JSONDecodeError, TypeError):
+                continue  # a torn last line from a crash mid-append: that chunk never committed
+            yield entry.chunk, entry
+
+    def committed(self) -> set[str]:
+        return set(self.entries())
+
+    def commit(self, chunk: str, iteration: int, domain: str, tables: dict[str, pa.Table]) -> ChunkEntry:
+        """Write every table of a chunk, then commit it with one manifest line."""
+        if chunk in self.entries():
+            raise FactoryError(f"chunk {chunk} is already committed in {self.run_dir}")
+        files, rows = {}, {}
+        for name, table in tables.items():
+            rel = self.partition(name, iteration, domain) / f"{chunk}.parquet"
+            write_shard(table, self.run_dir / rel)
+            files[name], rows[name] = str(rel), table.num_rows
+        entry = ChunkEntry(chunk, iteration, domain, files, rows, now_ms())
+        self._append_manifest(entry)
+        self.entries()[chunk] = entry
+        return entry
+
+    def _append_manifest(self, entry: ChunkEntry) -> None:
+        path = self.run_dir / MANIFEST
+        line = json.dumps(entry.__dict__, sort_keys=True) + "\n"
+        # Repair a torn last line before appending, or the next line would be glued onto it.
+        if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+            with open(path, "ab") as fh:
+                fh.write(b"\n")
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def partition(self, table: str, iteration: int, domain: str) -> Path:
+        return Path(table) / f"run={self.run_id}" / f"iteration={iteration}" / f"domain={domain}"
+
+    # ---- run metadata ---------------------------------------------------------------------
+    def open_run(self, info: dict[str, Any]) -> None:
+        """Create the run, or resume it if the same config made it; refuse a different one."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / MANIFEST).touch()
+        path = self.run_dir / RUN_INFO
+        if path.exists():
+            old = json.loads(path.read_text())
+            if old.get("config_hash") != info.get("config_hash"):
+                raise FactoryError(f"run {self.run_id} in {self.run_dir} was made with a different config "
+                                   "(its outputs would mix); choose a new run_id or delete the run dir")
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
+        os.replace(tmp, path)
+        fsync_dir(self.run_dir)
+
+    def info(self) -> dict[str, Any]:
+        path = self.run_dir / RUN_INFO
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    # ---- reading --------------------------------------------------------------------------
+    def committed_files(self, table: str) -> list[Path]:
+        return [self.run_dir / e.files[table] for e in self.entries().values() if table in e.files]
+
+    def validate(self) -> None:
+        """Name any corrupt, foreign or incompatible Parquet file in the run dir."""
+        if not (self.run_dir / MANIFEST).exists():
+            raise FactoryError(f"{self.run_dir}: not a factory run (no {MANIFEST})")
+        committed = {p.resolve() for t in TABLES for p in self.committed_files(t)}
+        for table in TABLES:
+            for path in sorted((self.run_dir / table).rglob("*.parquet")):
+                if path.resolve() not in committed:
+                    if SHARD_NAME.match(path.name) and path.name.startswith("it"):
+                        continue  # an orphan of a crashed chunk: ignored, overwritten on resume
+                    raise FactoryError(f"{path}: foreign Parquet file in run dir (not in {MANIFEST})")
+        for table in TABLES:
+            for path in self.committed_files(table):
+                try:
+                    schema = pq.read_schema(path)
+                except (OSError, pa.ArrowException) as exc:
+                    raise FactoryError(f"{path}: corrupt or unreadable shard ({exc})") from None
+                try:
+                    check_file_schema(schema, str(path), table)
+                except SchemaError as exc:
+                    raise FactoryError(str(exc)) from None
+
+    def read(self, table: str) -> pa.Table:
+        files = self.committed_files(table)
+        if not files:
+            return SCHEMAS[table].empty_table()
+        return pa.concat_tables([pq.read_table(p, schema=SCHEMAS[table]) for p in files])

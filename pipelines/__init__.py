@@ -1,0 +1,1 @@
+"""Named pipelines built from steps: sample (now); star and eval later."""

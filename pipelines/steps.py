@@ -1,0 +1,93 @@
+"""Steps of the sampling pipeline: small generator transforms, independent of the executor.
+
+    problems ─ GenerateStep ─> (problem, [Candidate]) ─ VerifyStep ─> (problem, [Candidate], [Verdict])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from factory.generation import Backend, Request, SamplingParams
+from schemas import Candidate, Problem, Verdict, candidate_id_for, now_ms
+from verifiers import Verifier
+
+Sampled = tuple[Problem, list[Candidate]]
+Judged = tuple[Problem, list[Candidate], list[Verdict]]
+
+
+def request_seed(run_seed: int, problem_id: str) -> int:
+    """Per-problem sampling seed, independent of batching and chunking."""
+    return (run_seed * 1_000_003 + int(hashlib.sha256(problem_id.encode()).hexdigest()[:8], 16)) % (2**31)
+
+
+@dataclass
+class GenerateStep:
+    backend: Backend
+    params: SamplingParams
+    system_prompt: str
+    run_id: str
+    iteration: int
+    seed: int
+    batch_size: int = 64
+
+    def messages(self, problem: Problem) -> list[dict[str, str]]:
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return system + [{"role": "user", "content": problem.prompt}]
+
+    def run(self, problems: Iterable[Problem]) -> Iterator[Sampled]:
+        batch: list[Problem] = []
+        for problem in problems:
+            batch.append(problem)
+            if len(batch) >= self.batch_size:
+                yield from self._sample(batch)
+                batch = []
+        if batch:
+            yield from self._sample(batch)
+
+    def _sample(self, problems: list[Problem]) -> Iterator[Sampled]:
+        requests = [Request(self.messages(p), request_seed(self.seed, p.problem_id)) for p in problems]
+        generations = self.backend.generate(requests, self.params)
+        for problem, request, gen in zip(problems, requests, generations):
+            per_sample_ms = gen.latency_s * 1000 / max(1, len(gen.completions))
+            candidates = [
+                Candidate(
+                    candidate_id=candidate_id_for(self.run_id, self.iteration, problem.problem_id, idx),
+                    problem_id=problem.problem_id, run_id=self.run_id, iteration=self.iteration,
+                    sample_idx=idx, domain=problem.domain, model=self.backend.model_id,
+                    backend=self.backend.name, prompt_text=gen.prompt_text, text=c.text,
+                    extracted_answer=None, finish_reason=c.finish_reason, prompt_tokens=gen.prompt_tokens,
+                    completion_tokens=c.completion_tokens, latency_ms=per_sample_ms,
+                    temperature=self.params.temperature, top_p=self.params.top_p,
+                    max_tokens=self.params.max_tokens, seed=request.seed, hinted=False,
+                    created_at_ms=now_ms(),
+                )
+                for idx, c in enumerate(gen.completions)
+            ]
+            yield problem, candidates
+
+
+@dataclass
+class VerifyStep:
+    verifiers: dict[str, Verifier]
+
+    def run(self, sampled: Iterable[Sampled]) -> Iterator[Judged]:
+        for problem, candidates in sampled:
+            verifier = self.verifiers[problem.domain]
+            verdicts = [self._judge(verifier, problem, c) for c in candidates]
+            yield problem, candidates, verdicts
+
+    @staticmethod
+    def _judge(verifier: Verifier, problem: Problem, candidate: Candidate) -> Verdict:
+        start = time.perf_counter()
+        outcome = verifier.verify(problem, candidate.text)
+        candidate.extracted_answer = outcome.extracted
+        return Verdict(
+            candidate_id=candidate.candidate_id, problem_id=problem.problem_id, run_id=candidate.run_id,
+            iteration=candidate.iteration, domain=problem.domain, verifier=verifier.name,
+            verifier_version=verifier.version, passed=outcome.passed, score=outcome.score,
+            reason=outcome.reason, details=outcome.details[:2000],
+            duration_ms=(time.perf_counter() - start) * 1000, created_at_ms=now_ms(),
+        )

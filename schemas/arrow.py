@@ -1,0 +1,103 @@
+"""Arrow schemas derived from the record dataclasses, plus validation and version checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, Iterable
+
+import pyarrow as pa
+
+from schemas.records import DOMAINS, SCHEMA_VERSION, Candidate, Problem, Verdict
+
+VERSION_KEY = b"factory.schema_version"
+TABLE_KEY = b"factory.table"
+
+_ARROW_TYPES: dict[Any, pa.DataType] = {
+    str: pa.string(),
+    int: pa.int64(),
+    float: pa.float64(),
+    bool: pa.bool_(),
+}
+
+RECORDS: dict[str, type] = {"problems": Problem, "candidates": Candidate, "verdicts": Verdict}
+
+
+class SchemaError(ValueError):
+    """A record or file does not match the contract."""
+
+
+def _field_type(hint: Any) -> tuple[pa.DataType, bool]:
+    """Map a type hint to (arrow type, nullable)."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _ARROW_TYPES[args[0]], True
+    return _ARROW_TYPES[hint], False
+
+
+def schema_for(record_type: type) -> pa.Schema:
+    hints = typing.get_type_hints(record_type)
+    fields = []
+    for f in dataclasses.fields(record_type):
+        arrow_type, nullable = _field_type(hints[f.name])
+        fields.append(pa.field(f.name, arrow_type, nullable=nullable,
+                               metadata={"doc": f.metadata.get("doc", "")}))
+    table = next(name for name, rt in RECORDS.items() if rt is record_type)
+    return pa.schema(fields, metadata={VERSION_KEY: SCHEMA_VERSION.encode(), TABLE_KEY: table.encode()})
+
+
+SCHEMAS: dict[str, pa.Schema] = {name: schema_for(rt) for name, rt in RECORDS.items()}
+
+
+def validate(record: Any) -> None:
+    """Raise SchemaError naming the record and field when a value breaks the contract."""
+    hints = typing.get_type_hints(type(record))
+    ident = getattr(record, "candidate_id", None) or getattr(record, "problem_id", "?")
+    for f in dataclasses.fields(record):
+        value = getattr(record, f.name)
+        arrow_type, nullable = _field_type(hints[f.name])
+        expected = next(t for t, a in _ARROW_TYPES.items() if a == arrow_type)
+        if value is None:
+            if not nullable:
+                raise SchemaError(f"{type(record).__name__} {ident}: field {f.name!r} is required")
+            continue
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            ok = True
+        if not ok:
+            raise SchemaError(f"{type(record).__name__} {ident}: field {f.name!r} must be "
+                              f"{expected.__name__}, got {type(value).__name__}")
+    domain = getattr(record, "domain", None)
+    if domain is not None and domain not in DOMAINS:
+        raise SchemaError(f"{type(record).__name__} {ident}: unknown domain {domain!r} "
+                          f"(expected one of {', '.join(DOMAINS)})")
+
+
+def to_table(records: Iterable[Any], table: str) -> pa.Table:
+    """Records → Arrow table with the contract schema (column-wise, validated)."""
+    schema = SCHEMAS[table]
+    rows = list(records)
+    for r in rows:
+        validate(r)
+    columns = {name: [getattr(r, name) for r in rows] for name in schema.names}
+    return pa.Table.from_pydict(columns, schema=schema)
+
+
+def from_table(table: pa.Table, name: str) -> list[Any]:
+    record_type = RECORDS[name]
+    return [record_type(**row) for row in table.to_pylist()]
+
+
+def check_file_schema(schema: pa.Schema, path: str, table: str) -> None:
+    """Reject a Parquet file that is foreign or of an incompatible schema version."""
+    meta = schema.metadata or {}
+    version = meta.get(VERSION_KEY)
+    if version is None:
+        raise SchemaError(f"{path}: not a factory shard (no {VERSION_KEY.decode()} metadata)")
+    major = version.decode().split(".")[0]
+    if major != SCHEMA_VERSION.split(".")[0]:
+        raise SchemaError(f"{path}: schema version {version.decode()} is incompatible "
+                          f"with this reader ({SCHEMA_VERSION})")
+    if meta.get(TABLE_KEY, b"").decode() != table:
+        raise SchemaError(f"{path}: holds table {meta.get(TABLE_KEY, b'?').decode()!r}, expected {table!r}")

@@ -1,0 +1,167 @@
+"""The math verifier on a table of real-looking model outputs, per GRADING.md."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from schemas import Problem
+from verifiers.math import MathVerifier, extract_answer
+
+COT = "Let me think step by step.\nFirst we add the numbers carefully.\n"
+
+# (reference, candidate text, expected pass, expected reason)
+CASES = [
+    # --- extraction: which answer counts ---
+    ("8", COT + "So the answer is \\boxed{8}.", True, "correct"),
+    ("8", COT + "\\boxed{7} wait, I made an error. Recomputing: \\boxed{8}", True, "correct"),
+    ("8", COT + "\\boxed{8} hmm, actually it is\n\\boxed{9}", False, "wrong_answer"),
+    ("8", COT + "The final answer is 8", True, "correct"),
+    ("8", COT + "Final Answer: 8.", True, "correct"),
+    ("8", COT + "**Answer:** 8", True, "correct"),
+    ("72", "Natalia sold 48/2 = 24 clips in May.\nAltogether 48+24 = 72.\n#### 72", True, "correct"),
+    ("8", COT + "The answer is $8$.", True, "correct"),
+    ("8", COT + "\\fbox{8}", True, "correct"),
+    ("8", COT + "We get 8 apples in total.", False, "no_answer"),
+    ("8", COT + "So the answer is \\boxed{8", False, "no_answer"),
+    ("8", COT + "\\boxed{}", False, "no_answer"),
+    ("8", "", False, "no_answer"),
+    ("8", "I'm sorry, I can't help with that.", False, "no_answer"),
+    ("8", COT + "\\boxed{\\boxed{8}}", True, "correct"),
+    ("\\frac{1}{2}", COT + "\\boxed{\\frac{1}{2}}", True, "correct"),
+    ("\\frac{1}{2}", COT + "\\boxed{\\dfrac{1}{2}}", True, "correct"),
+    ("\\frac{1}{2}", COT + "\\boxed{{1}/{2}}", True, "correct"),
+    # --- value, not form ---
+    ("0.5", COT + "\\boxed{\\frac{1}{2}}", True, "correct"),
+    ("1/2", COT + "\\boxed{0.5}", True, "correct"),
+    ("1/2", COT + "\\boxed{2/4}", True, "correct"),
+    ("3/4", COT + "\\boxed{\\frac{3}{4}}", True, "correct"),
+    ("3/4", COT + "\\boxed{\\frac{4}{3}}", False, "wrong_answer"),
+    ("-5", COT + "\\boxed{-5}", True, "correct"),
+    ("-5", COT + "\\boxed{\u22125}", True, "correct"),
+    ("-5", COT + "\\boxed{5}", False, "wrong_answer"),
+    ("16", COT + "\\boxed{016}", True, "correct"),
+    ("1000", COT + "\\boxed{1,000}", True, "correct"),
+    ("1234567", COT + "\\boxed{1,234,567}", True, "correct"),
+    ("3", COT + "\\boxed{x = 3}", True, "correct"),
+    ("3", COT + "\\boxed{x=3}", True, "correct"),
+    ("2.50", COT + "\\boxed{2.5}", True, "correct"),
+    ("12", COT + "\\boxed{12.0}", True, "correct"),
+    ("720", COT + "\\boxed{6!}", True, "correct"),
+    ("\\sqrt{2}/2", COT + "\\boxed{\\frac{1}{\\sqrt{2}}}", True, "correct"),
+    ("2\\sqrt{3}", COT + "\\boxed{\\sqrt{12}}", True, "correct"),
+    ("x^2+2x+1", COT + "\\boxed{(x+1)^2}", True, "correct"),
+    ("x^2-1", COT + "\\boxed{(x-1)(x+1)}", True, "correct"),
+    ("x^2-1", COT + "\\boxed{(x-1)^2}", False, "wrong_answer"),
+    ("\\pi", COT + "\\boxed{\\pi}", True, "correct"),
+    ("2\\pi", COT + "\\boxed{2\\pi}", True, "correct"),
+    ("-i", COT + "\\boxed{\\frac{1}{i}}", True, "correct"),
+    ("1/3", COT + "\\boxed{0.\\overline{3}}", True, "correct"),
+    ("1\\frac{1}{2}", COT + "\\boxed{\\frac{3}{2}}", True, "correct"),
+    # --- approximations fail ---
+    ("\\pi", COT + "\\boxed{3.1416}", False, "wrong_answer"),
+    ("1/3", COT + "\\boxed{0.3333}", False, "wrong_answer"),
+    ("\\sqrt{2}", COT + "\\boxed{1.41421}", False, "wrong_answer"),
+    ("1", COT + "\\boxed{0.999999}", False, "wrong_answer"),
+    ("3.14", COT + "\\boxed{3.14}", True, "correct"),
+    # --- percent, units, text ---
+    ("25", COT + "\\boxed{25\\%}", True, "correct"),
+    ("25\\%", COT + "\\boxed{25}", True, "correct"),
+    ("20", COT + "\\boxed{20\\%}", True, "correct"),
+    ("5", COT + "\\boxed{5 \\text{ cm}}", True, "correct"),
+    ("18", COT + "\\boxed{\\$18}", True, "correct"),
+    ("90", COT + "\\boxed{90^\\circ}", True, "correct"),
+    ("45", COT + "The final answer is 45 degrees.", True, "correct"),
+    ("12", COT + "\\boxed{12 \\text{ apples}}", True, "correct"),
+    # --- structure: intervals, sets, tuples ---
+    ("(1,2)", COT + "\\boxed{(1,2)}", True, "correct"),
+    ("(1,2)", COT + "\\boxed{(2,1)}", False, "wrong_answer"),
+    ("[0,1)", COT + "\\boxed{[0,1)}", True, "correct"),
+    ("[0,1)", COT + "\\boxed{[0,1]}", False, "wrong_answer"),
+    ("\\{1,2,3\\}", COT + "\\boxed{\\{3,2,1\\}}", True, "correct"),
+    ("(-\\infty, 3)", COT + "\\boxed{x < 3}", True, "correct"),
+    ("2, -2", COT + "\\boxed{-2, 2}", True, "correct"),
+    ("\\pm 2", COT + "\\boxed{\\pm 2}", True, "correct"),
+    # --- multiple choice ---
+    ("C", COT + "\\boxed{C}", True, "correct"),
+    ("C", COT + "\\boxed{(C)}", True, "correct"),
+    ("C", COT + "\\boxed{\\text{(C)}}", True, "correct"),
+    ("C", COT + "\\boxed{B}", False, "wrong_answer"),
+    # --- hedging fails ---
+    ("12", COT + "\\boxed{12 or 13}", False, "hedged"),
+    ("12", COT + "The answer is \\boxed{12} or \\boxed{13}", False, "hedged"),
+    ("12", COT + "\\boxed{12 \\pm 1}", False, "hedged"),
+    # --- peers' published failures ---
+    ("1/2004!", COT + "\\boxed{1/2006!}", False, "wrong_answer"),
+    ("2^{100}", COT + "\\boxed{2^{100}+1}", False, "wrong_answer"),
+    # --- look-alikes and bad output ---
+    ("8", COT + "\\boxed{\u0969}", False, "wrong_answer"),  # Devanagari three
+    ("3", COT + "\\boxed{\u0417}", False, "wrong_answer"),  # Cyrillic Ze looks like 3
+    ("8", COT + "\x00\x01binary\\boxed{8}", False, "bad_output"),
+    ("8", COT + "\\boxed{" + "9" * 5000 + "}", False, "bad_output"),
+    ("8", "a" * 300_000 + "\\boxed{8}", False, "bad_output"),
+    ("", COT + "\\boxed{8}", False, "bad_input"),
+]
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    v = MathVerifier(timeout_s=5.0)
+    yield v
+    v.close()
+
+
+@pytest.mark.parametrize("reference,text,expected,reason", CASES,
+                         ids=[f"{i}-{c[3]}" for i, c in enumerate(CASES)])
+def test_math_cases(verifier, reference, text, expected, reason):
+    problem = Problem(domain="math", prompt="q", reference=reference, source="test")
+    outcome = verifier.verify(problem, text)
+    assert (outcome.passed, outcome.reason) == (expected, reason), outcome.details
+
+
+def test_table_is_large_enough():
+    assert len(CASES) >= 60
+
+
+def test_last_box_is_extracted_with_nested_braces():
+    assert extract_answer("\\boxed{1} then \\boxed{\\frac{a}{b^{2}}}") == ("\\frac{a}{b^{2}}", "")
+
+
+def test_pathological_expression_times_out_fast(verifier):
+    import time
+
+    v = MathVerifier(timeout_s=1.0)
+    try:
+        problem = Problem(domain="math", prompt="q", reference="x", source="test")
+        v.verify(problem, "\\boxed{1}")  # warm the worker (imports) outside the bound
+        start = time.perf_counter()
+        out = v.verify(problem, "\\boxed{10^{10^{10^{10}}} - 10^{10^{10^{10}}-1} + (x+1)^{1000000}}")
+        elapsed = time.perf_counter() - start
+    finally:
+        v.close()
+    assert not out.passed
+    assert out.reason in ("timeout", "wrong_answer")
+    assert elapsed < 10
+
+
+def test_verify_off_main_thread(verifier):
+    """math-verify's SIGALRM breaks in threads; ours must not."""
+    results = []
+    problem = Problem(domain="math", prompt="q", reference="x^2-1", source="test")
+
+    def work():
+        results.append(verifier.verify(problem, "\\boxed{(x-1)(x+1)}"))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert [(o.passed, o.reason) for o in results] == [(True, "correct")] * 4
+
+
+def test_never_raises_on_non_string(verifier):
+    problem = Problem(domain="math", prompt="q", reference="8", source="test")
+    out = verifier.verify(problem, None)  # type: ignore[arg-type]
+    assert (out.passed, out.reason) == (False, "bad_output")
