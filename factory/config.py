@@ -89,9 +89,13 @@ class GenerationSection:
     batch_size: int = 64
     system_prompt: str = ("Solve the problem step by step. "
                           "End with the final answer in the form \\boxed{ANSWER}.")
+    few_shot: list[dict[str, Any]] = field(default_factory=list)  # [{user = "...", assistant = "..."}]
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for i, shot in enumerate(self.few_shot):
+            if set(shot) != {"user", "assistant"} or not all(isinstance(v, str) for v in shot.values()):
+                raise ConfigError(f"generation.few_shot[{i}]: needs exactly string keys 'user' and 'assistant'")
         if self.n < 1:
             raise ConfigError("generation.n: must be ≥ 1")
         if self.max_tokens < 1:

@@ -33,7 +33,9 @@ def _parse(line: str, lineno: int) -> tuple[Any, dict[str, Any] | str]:
     return rid, record
 
 
-def verify_lines(lines: Iterator[str], timeout_s: float = 5.0, stderr: TextIO = sys.stderr) -> Iterator[dict[str, Any]]:
+def verify_lines(lines: Iterator[str], timeout_s: float = 5.0,
+                 stderr: TextIO | None = None) -> Iterator[dict[str, Any]]:
+    stderr = stderr or sys.stderr
     verifiers: dict[str, Any] = {}
     try:
         for lineno, line in enumerate(lines, 1):

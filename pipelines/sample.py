@@ -120,7 +120,7 @@ def run_sampling(cfg: Config, backend: Backend | None = None,
 def _chunk_processor(cfg: Config, backend: Backend, verifiers: dict) -> Callable[[Chunk], ChunkResult]:
     gen = cfg.generation
     params = SamplingParams(n=gen.n, temperature=gen.temperature, top_p=gen.top_p, max_tokens=gen.max_tokens)
-    generate = GenerateStep(backend, params, gen.system_prompt, cfg.run.run_id, cfg.run.iteration,
+    generate = GenerateStep(backend, params, gen.system_prompt, gen.few_shot, cfg.run.run_id, cfg.run.iteration,
                             cfg.run.seed, gen.batch_size)
     verify = VerifyStep(verifiers)
 

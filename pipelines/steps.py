@@ -28,14 +28,17 @@ class GenerateStep:
     backend: Backend
     params: SamplingParams
     system_prompt: str
+    few_shot: list[dict[str, str]]
     run_id: str
     iteration: int
     seed: int
     batch_size: int = 64
 
     def messages(self, problem: Problem) -> list[dict[str, str]]:
-        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
-        return system + [{"role": "user", "content": problem.prompt}]
+        messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        for shot in self.few_shot:
+            messages += [{"role": "user", "content": shot["user"]}, {"role": "assistant", "content": shot["assistant"]}]
+        return messages + [{"role": "user", "content": problem.prompt}]
 
     def run(self, problems: Iterable[Problem]) -> Iterator[Sampled]:
         batch: list[Problem] = []
