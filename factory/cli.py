@@ -89,8 +89,9 @@ def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. 
             ("pass rate", f"{s['pass_rate']:.3f}"), ("pass@1", f"{s['pass_at_1']:.3f}"),
             (f"pass@{s['n']}", f"{s['pass_at_n']:.3f}"),
             ("chunks (resumed)", f"{report.chunks_total} ({report.chunks_skipped} already committed)"),
-            ("time", f"{report.wall_s:.1f} s"), ("tokens generated", report.generated_tokens),
-            ("tokens/s", f"{report.tokens_per_s:.1f}")]
+            ("time (incl. model load)", f"{report.wall_s:.1f} s"),
+            ("generation time", f"{report.generation_s:.1f} s"), ("tokens generated", report.generated_tokens),
+            ("tokens/s (generation)", f"{report.tokens_per_s:.1f}")]
     out.print(_table(f"run {cfg.run.run_id}", ["metric", "value"], rows))
 
 

@@ -37,6 +37,7 @@ class ChunkResult:
     candidates: int
     passed: int
     completion_tokens: int
+    generation_s: float
 
 
 @dataclass
@@ -47,11 +48,13 @@ class RunReport:
     wall_s: float
     generated_tokens: int
     generated_candidates: int
+    generation_s: float
     summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tokens_per_s(self) -> float:
-        return self.generated_tokens / self.wall_s if self.wall_s else 0.0
+        """Decoding throughput while generating (model loading excluded)."""
+        return self.generated_tokens / self.generation_s if self.generation_s else 0.0
 
 
 def config_hash(cfg: Config) -> str:
@@ -92,7 +95,7 @@ def run_sampling(cfg: Config, backend: Backend | None = None,
     if on_start:
         on_start(len(chunks), len(chunks) - len(todo), sum(len(c.problems) for c in todo))
     start = time.perf_counter()
-    totals = {"tokens": 0, "candidates": 0}
+    totals = {"tokens": 0, "candidates": 0, "generation_s": 0.0}
     if todo:
         backend = backend or make_backend(cfg)
         verifiers = {d: VERIFIERS.get(d)(timeout_s=cfg.verification.timeout_s) for d in {c.domain for c in todo}}
@@ -102,6 +105,7 @@ def run_sampling(cfg: Config, backend: Backend | None = None,
             store.commit(chunk.chunk_id, cfg.run.iteration, chunk.domain, result.tables)
             totals["tokens"] += result.completion_tokens
             totals["candidates"] += result.candidates
+            totals["generation_s"] += result.generation_s
             if on_chunk:
                 on_chunk(len(chunk.problems), result.candidates)
 
@@ -113,8 +117,8 @@ def run_sampling(cfg: Config, backend: Backend | None = None,
     from factory.query import summary
 
     wall = time.perf_counter() - start
-    return RunReport(str(cfg.run_dir), len(chunks), len(chunks) - len(todo), wall,
-                     totals["tokens"], totals["candidates"], summary(cfg.run_dir))
+    return RunReport(str(cfg.run_dir.resolve()), len(chunks), len(chunks) - len(todo), wall,
+                     totals["tokens"], totals["candidates"], totals["generation_s"], summary(cfg.run_dir))
 
 
 def _chunk_processor(cfg: Config, backend: Backend, verifiers: dict) -> Callable[[Chunk], ChunkResult]:
@@ -133,6 +137,7 @@ def _chunk_processor(cfg: Config, backend: Backend, verifiers: dict) -> Callable
         tables = {"problems": to_table(problems, "problems"), "candidates": to_table(candidates, "candidates"),
                   "verdicts": to_table(verdicts, "verdicts")}
         return ChunkResult(tables, len(candidates), sum(v.passed for v in verdicts),
-                           sum(c.completion_tokens for c in candidates))
+                           sum(c.completion_tokens for c in candidates),
+                           sum(c.latency_ms for c in candidates) / 1000)
 
     return process

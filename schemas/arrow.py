@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from typing import Any, Iterable
@@ -50,28 +51,39 @@ def schema_for(record_type: type) -> pa.Schema:
 SCHEMAS: dict[str, pa.Schema] = {name: schema_for(rt) for name, rt in RECORDS.items()}
 
 
+@functools.cache
+def _field_checks(record_type: type) -> tuple[tuple[str, type, bool], ...]:
+    """(name, python type, nullable) per field, computed once per record type."""
+    hints = typing.get_type_hints(record_type)
+    python_type = {arrow: py for py, arrow in _ARROW_TYPES.items()}
+    checks = []
+    for f in dataclasses.fields(record_type):
+        arrow_type, nullable = _field_type(hints[f.name])
+        checks.append((f.name, python_type[arrow_type], nullable))
+    return tuple(checks)
+
+
 def validate(record: Any) -> None:
     """Raise SchemaError naming the record and field when a value breaks the contract."""
-    hints = typing.get_type_hints(type(record))
-    ident = getattr(record, "candidate_id", None) or getattr(record, "problem_id", "?")
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        arrow_type, nullable = _field_type(hints[f.name])
-        expected = next(t for t, a in _ARROW_TYPES.items() if a == arrow_type)
+    for name, expected, nullable in _field_checks(type(record)):
+        value = getattr(record, name)
         if value is None:
             if not nullable:
-                raise SchemaError(f"{type(record).__name__} {ident}: field {f.name!r} is required")
+                raise SchemaError(f"{_describe(record)}: field {name!r} is required")
             continue
-        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            ok = True
-        if not ok:
-            raise SchemaError(f"{type(record).__name__} {ident}: field {f.name!r} must be "
-                              f"{expected.__name__}, got {type(value).__name__}")
+        kind = type(value)
+        if kind is expected or (expected is float and kind is int):
+            continue
+        if kind is bool or not isinstance(value, expected):
+            raise SchemaError(f"{_describe(record)}: field {name!r} must be {expected.__name__}, got {kind.__name__}")
     domain = getattr(record, "domain", None)
     if domain is not None and domain not in DOMAINS:
-        raise SchemaError(f"{type(record).__name__} {ident}: unknown domain {domain!r} "
-                          f"(expected one of {', '.join(DOMAINS)})")
+        raise SchemaError(f"{_describe(record)}: unknown domain {domain!r} (expected one of {', '.join(DOMAINS)})")
+
+
+def _describe(record: Any) -> str:
+    ident = getattr(record, "candidate_id", None) or getattr(record, "problem_id", "?")
+    return f"{type(record).__name__} {ident}"
 
 
 def to_table(records: Iterable[Any], table: str) -> pa.Table:

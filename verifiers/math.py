@@ -115,8 +115,13 @@ def _has_lookalikes(text: str) -> bool:
 
 def _math_verify_equal(reference: str, answer: str) -> bool:
     """Runs inside the bounded worker process."""
+    import logging
+
     import sympy
     from math_verify import parse, verify
+
+    # It warns that its own timeout is off: here the worker process is the time bound.
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
 
     gold = parse(f"\\boxed{{{reference}}}", parsing_timeout=None)
     target = parse(f"\\boxed{{{answer}}}", parsing_timeout=None)

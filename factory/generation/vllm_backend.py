@@ -11,7 +11,7 @@ from typing import Any
 from factory.errors import FactoryError, require
 from factory.generation.base import (BACKENDS, Completion, Generation, Request, SamplingParams,
                                      clean_text, render_chat)
-from factory.generation.models import cache_dir, resolve_model
+from factory.generation.models import EMBEDDED_NAME, cache_dir, resolve_model
 
 
 @dataclass
@@ -34,7 +34,7 @@ def _set_cpu_environment(opts: VLLMOptions) -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")  # 20 s load instead of 80 s
     os.environ.setdefault("VLLM_CACHE_ROOT", str(cache_dir() / "vllm"))
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its CPU warnings drown the progress bar
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
@@ -47,7 +47,7 @@ class VLLMBackend:
         vllm = require("vllm", "cpu")
         from vllm.platforms import current_platform
 
-        self.model_id = model
+        self.model_id = f"embedded/{EMBEDDED_NAME}" if model == "embedded" else model
         self._vllm = vllm
         path = resolve_model(model, base_dir)
         on_cpu = current_platform.is_cpu()
