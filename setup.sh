@@ -6,6 +6,15 @@ cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python3}
 EXTRAS=${FACTORY_EXTRAS:-all}
 
+# The code sandbox needs bubblewrap (and a system python3 to run inside it).
+if ! command -v bwrap >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3-minimal >/dev/null
+  else
+    echo "note: install bubblewrap and python3 (e.g. sudo apt-get install bubblewrap python3-minimal) for the code sandbox" >&2
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

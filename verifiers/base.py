@@ -17,6 +17,12 @@ REASONS = {
     "bad_output": "output is binary, over the size cap, or otherwise not gradable text",
     "timeout": "checking exceeded the per-call time bound",
     "bad_input": "the verification request itself is malformed (e.g. no reference)",
+    "runtime_error": "the program raised an exception or exited with a non-zero status",
+    "syntax_error": "the program does not compile",
+    "memory": "the program exceeded its memory limit",
+    "output_limit": "the program exceeded the output or file-size limit",
+    "sandbox_violation": "the program made a forbidden system call (fork, exec, inet socket, ptrace...)",
+    "crash": "the program was killed by a signal (segfault, abort)",
     "error": "the verifier failed internally; details holds the exception",
 }
 
