@@ -1,67 +1,103 @@
-"""`factory verify`: re-verify an existing JSONL dataset, one verdict line per input line."""
+"""`factory verify`: re-verify an existing JSONL dataset, one verdict line per input line.
+
+Lines are read in windows; within a window each domain's verifier gets one batch (the code
+sandbox runs a batch in parallel), and results are written back in input order."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterator, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
 from factory.errors import FactoryError
 from schemas import DOMAINS, Problem
 from verifiers import VERIFIERS, Outcome
+
+WINDOW = 256
+REQUIRED = {"math": ("reference", "candidate"), "code": ("candidate", "tests"), "lean": ("statement", "candidate")}
 
 
 def _bad(record_id: Any, why: str) -> dict[str, Any]:
     return {"id": record_id, "passed": False, "score": 0.0, "reason": "bad_input", "details": why}
 
 
-def _parse(line: str, lineno: int) -> tuple[Any, dict[str, Any] | str]:
+def _parse(line: str, lineno: int) -> tuple[Any, Problem | str, str]:
+    """(id, Problem or error text, candidate text)."""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
-        return None, f"line {lineno}: invalid JSON ({exc.msg})"
+        return None, f"line {lineno}: invalid JSON ({exc.msg})", ""
     if not isinstance(record, dict):
-        return None, f"line {lineno}: expected a JSON object"
+        return None, f"line {lineno}: expected a JSON object", ""
     rid = record.get("id")
     domain = record.get("domain", "math")
     if domain not in DOMAINS:
-        return rid, f"line {lineno}: unknown domain {domain!r}"
-    for key in ("reference", "candidate"):
-        if not isinstance(record.get(key), str):
-            return rid, f"line {lineno}: {key!r} must be a string"
-    return rid, record
+        return rid, f"line {lineno}: unknown domain {domain!r}", ""
+    for key in REQUIRED[domain]:
+        value = record.get(key)
+        if key == "tests" and isinstance(value, (list, dict)):
+            continue
+        if not isinstance(value, str):
+            return rid, f"line {lineno}: {key!r} must be a string", ""
+    tests = record.get("tests")
+    problem = Problem(domain=domain, prompt=str(record.get("prompt", "")),
+                      reference=str(record.get("reference") or record.get("statement") or ""), source="verify",
+                      tests=json.dumps(tests) if isinstance(tests, (list, dict)) else tests)
+    return rid, problem, record["candidate"]
 
 
-def verify_lines(lines: Iterator[str], timeout_s: float = 5.0,
+def _windows(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+    window: list[tuple[int, str]] = []
+    for lineno, line in enumerate(lines, 1):
+        if line.strip():
+            window.append((lineno, line))
+        if len(window) >= WINDOW:
+            yield window
+            window = []
+    if window:
+        yield window
+
+
+def verify_lines(lines: Iterable[str], timeout_s: float = 5.0,
                  stderr: TextIO | None = None) -> Iterator[dict[str, Any]]:
     stderr = stderr or sys.stderr
     verifiers: dict[str, Any] = {}
     try:
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            rid, parsed = _parse(line, lineno)
-            if isinstance(parsed, str):
-                print(f"bad_input: {parsed}", file=stderr)
-                yield _bad(rid, parsed)
-                continue
-            domain = parsed.get("domain", "math")
-            if domain not in verifiers:
-                try:
-                    verifiers[domain] = VERIFIERS.get(domain)(timeout_s=timeout_s)
-                except FactoryError as exc:
-                    print(f"bad_input: line {lineno}: {exc}", file=stderr)
-                    yield _bad(rid, f"line {lineno}: no verifier for domain {domain!r} yet")
-                    continue
-            problem = Problem(domain=domain, prompt=str(parsed.get("prompt", "")),
-                              reference=parsed["reference"], source="verify")
-            out: Outcome = verifiers[domain].verify(problem, parsed["candidate"])
-            yield {"id": rid, "passed": out.passed, "score": out.score, "reason": out.reason,
-                   "extracted": out.extracted, "details": out.details}
+        for window in _windows(lines):
+            yield from _verify_window(window, verifiers, timeout_s, stderr)
     finally:
         for v in verifiers.values():
             getattr(v, "close", lambda: None)()
+
+
+def _verify_window(window, verifiers: dict[str, Any], timeout_s: float, stderr: TextIO) -> Iterator[dict[str, Any]]:
+    results: list[dict[str, Any] | None] = [None] * len(window)
+    by_domain: dict[str, list[tuple[int, Any, Problem, str]]] = {}
+    for slot, (lineno, line) in enumerate(window):
+        rid, parsed, text = _parse(line, lineno)
+        if isinstance(parsed, str):
+            print(f"bad_input: {parsed}", file=stderr)
+            results[slot] = _bad(rid, parsed)
+        else:
+            by_domain.setdefault(parsed.domain, []).append((slot, rid, parsed, text))
+    for domain, items in by_domain.items():
+        try:
+            if domain not in verifiers:
+                verifiers[domain] = VERIFIERS.get(domain)(timeout_s=timeout_s)
+        except FactoryError as exc:
+            for slot, rid, _, _ in items:
+                print(f"bad_input: line {window[slot][0]}: {exc}", file=stderr)
+                results[slot] = _bad(rid, f"no verifier for domain {domain!r} yet")
+            continue
+        verifier = verifiers[domain]
+        pairs = [(p, t) for _, _, p, t in items]
+        outcomes: list[Outcome] = (verifier.verify_batch(pairs) if hasattr(verifier, "verify_batch")
+                                   else [verifier.verify(p, t) for p, t in pairs])
+        for (slot, rid, _, _), out in zip(items, outcomes):
+            results[slot] = {"id": rid, "passed": out.passed, "score": out.score, "reason": out.reason,
+                             "extracted": out.extracted, "details": out.details}
+    yield from (r for r in results if r is not None)
 
 
 def verify_file(input_path: str | Path, output_path: str | Path, timeout_s: float = 5.0) -> dict[str, int]:

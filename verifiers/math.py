@@ -22,7 +22,7 @@ MAX_ANSWER_CHARS = 1_000
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _FINAL_MARKERS = re.compile(
-    r"(?:final answer is|final answer:|the answer is|answer:|####)\s*[:\-]?\s*(.+)", re.IGNORECASE)
+    r"(?:final answer is|final answer:|the answer is|answer:|####)\s*:?\s*(.+)", re.IGNORECASE)
 
 
 def _braced(text: str, start: int) -> str | None:

@@ -84,6 +84,24 @@ def test_verify_command_keeps_order_and_survives_bad_lines(tmp_path):
     assert "line 2" in result.output  # stderr names the malformed line
 
 
+def test_verify_command_handles_code_lines_in_order(tmp_path):
+    tests = {"type": "assert", "code": "assert sq(3) == 9"}
+    lines = [
+        {"id": "a", "domain": "code", "candidate": "```python\ndef sq(x): return x * x\n```", "tests": tests},
+        {"id": "b", "domain": "math", "reference": "9", "candidate": "\\boxed{9}"},
+        {"id": "c", "domain": "code", "candidate": "```python\ndef sq(x): return x + x\n```", "tests": json.dumps(tests)},
+        {"id": "d", "domain": "code", "candidate": "```python\nimport os\nos._exit(0)\n```", "tests": tests},
+        {"id": "e", "domain": "code", "candidate": "def sq(x): return 9"},
+    ]
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(json.dumps(line) for line in lines))
+    result = runner.invoke(app, ["verify", str(src), "-o", str(dest)])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in dest.read_text().splitlines()]
+    assert [(o["id"], o["reason"]) for o in out] == [
+        ("a", "correct"), ("b", "correct"), ("c", "wrong_answer"), ("d", "wrong_answer"), ("e", "bad_input")]
+
+
 def test_sources_list_names_all_sources():
     result = runner.invoke(app, ["sources", "list"])
     for name in ("procedural_math", "jsonl", "parquet", "hf_datasets"):

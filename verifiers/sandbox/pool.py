@@ -94,7 +94,8 @@ def bwrap_command(stage: Path, python: str) -> list[str]:
         raise FactoryError("code sandbox needs bubblewrap: apt-get install bubblewrap (setup.sh does this)")
     # No --die-with-parent: it fires when the *thread* that spawned bwrap exits (PR_SET_PDEATHSIG),
     # and pool threads come and go. The runner exits on EOF instead, and with it its pid namespace.
-    cmd = [bwrap, "--unshare-all", "--new-session", "--cap-drop", "ALL",
+    cmd = [bwrap, "--unshare-all", "--new-session", "--cap-drop", "ALL", "--clearenv",
+           "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8",
            "--ro-bind", "/usr", "/usr"]
     for name in ("lib", "lib64", "bin", "sbin"):
         path = Path("/") / name
