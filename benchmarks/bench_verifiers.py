@@ -42,7 +42,11 @@ def make_pairs(n: int, seed: int = 0) -> list[tuple[str, str]]:
             ans = rng.choice([f"\\frac{{{a * 2}}}{{{b * 2}}}", f"{a}/{b}", f"\\dfrac{{{a}}}{{{b + 1}}}", str(round(a / b, 3))])
             tail = f"Therefore $\\boxed{{{ans}}}$."
         elif roll < 0.90:
-            ref, ans = rng.choice(EXPRESSIONS)
+            k = rng.randint(2, 40)
+            ref, ans = rng.choice(EXPRESSIONS + [
+                (f"{k}\\sqrt{{2}}", f"\\sqrt{{{2 * k * k}}}"), (f"\\frac{{{k}\\pi}}{{3}}", f"{k}\\pi/3"),
+                (f"x^2+{2 * k}x+{k * k}", f"(x+{k})^2"), (f"({k},{k + 1})", f"({k}, {k + 1})"),
+                (f"{k}x-3", f"-3+{k}x"), (f"\\frac{{\\sqrt{{{k}}}}}{{2}}", f"\\sqrt{{{k}}}/2")])
             if rng.random() < 0.3:
                 ans = ans + "+1"
             tail = f"Hence the result is \\boxed{{{ans}}}."
@@ -76,10 +80,22 @@ def bench_math_verify(pairs) -> tuple[float, list[bool]]:
     for ref, text in pairs:
         try:
             verdicts.append(bool(verify(parse(f"${ref}$"), parse(text))))
-        except Exception:
+        except BaseException:  # its own SIGALRM timeout or a parser crash counts as "not equal"
             verdicts.append(False)
     elapsed = time.perf_counter() - start
     return len(pairs) / elapsed, verdicts
+
+
+def table_accuracy() -> tuple[int, int, int]:
+    """(ours right, math-verify right, cases) on the test suite's graded case table."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "verifiers"))
+    from test_math import CASES
+
+    pairs = [(ref, text) for ref, text, _, _ in CASES]
+    expected = [exp for _, _, exp, _ in CASES]
+    _, ours = bench_ours(pairs)
+    _, theirs = bench_math_verify(pairs)
+    return (sum(a == e for a, e in zip(ours, expected)), sum(b == e for b, e in zip(theirs, expected)), len(CASES))
 
 
 def bench_sandbox(workers: int, n: int) -> float:
@@ -123,6 +139,8 @@ def main() -> None:
     print(f"verdict agreement with math-verify: median {statistics.median(agree) * 100:.1f}%")
     for ref, tail, a, b in disagreements:
         print(f"   disagree: ref={ref!r} ours={a} math-verify={b} tail={tail!r}")
+    right_ours, right_theirs, total = table_accuracy()
+    print(f"graded case table ({total} cases): ours {right_ours}/{total} right, math-verify {right_theirs}/{total}")
     for workers in (1, 2):
         rates = [bench_sandbox(workers, args.execs) for _ in range(args.repeats)]
         print(f"sandbox, {workers} worker(s): median {statistics.median(rates):7.1f} isolated executions/s "

@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 from factory.generation import Backend, Request, SamplingParams
 from schemas import Candidate, Problem, Verdict, candidate_id_for, now_ms
-from verifiers import Verifier
+from verifiers import Outcome, Verifier
 
 Sampled = tuple[Problem, list[Candidate]]
 Judged = tuple[Problem, list[Candidate], list[Verdict]]
@@ -79,18 +79,28 @@ class VerifyStep:
     def run(self, sampled: Iterable[Sampled]) -> Iterator[Judged]:
         for problem, candidates in sampled:
             verifier = self.verifiers[problem.domain]
-            verdicts = [self._judge(verifier, problem, c) for c in candidates]
+            start = time.perf_counter()
+            if hasattr(verifier, "verify_batch"):  # e.g. the code sandbox runs all n in parallel
+                outcomes = verifier.verify_batch([(problem, c.text) for c in candidates])
+                per_ms = (time.perf_counter() - start) * 1000 / max(1, len(candidates))
+                verdicts = [self._verdict(verifier, problem, c, o, per_ms) for c, o in zip(candidates, outcomes)]
+            else:
+                verdicts = [self._judge(verifier, problem, c) for c in candidates]
             yield problem, candidates, verdicts
 
-    @staticmethod
-    def _judge(verifier: Verifier, problem: Problem, candidate: Candidate) -> Verdict:
+    def _judge(self, verifier: Verifier, problem: Problem, candidate: Candidate) -> Verdict:
         start = time.perf_counter()
         outcome = verifier.verify(problem, candidate.text)
+        return self._verdict(verifier, problem, candidate, outcome, (time.perf_counter() - start) * 1000)
+
+    @staticmethod
+    def _verdict(verifier: Verifier, problem: Problem, candidate: Candidate, outcome: Outcome,
+                 duration_ms: float) -> Verdict:
         candidate.extracted_answer = outcome.extracted
         return Verdict(
             candidate_id=candidate.candidate_id, problem_id=problem.problem_id, run_id=candidate.run_id,
             iteration=candidate.iteration, domain=problem.domain, verifier=verifier.name,
             verifier_version=verifier.version, passed=outcome.passed, score=outcome.score,
             reason=outcome.reason, details=outcome.details[:2000],
-            duration_ms=(time.perf_counter() - start) * 1000, created_at_ms=now_ms(),
+            duration_ms=duration_ms, created_at_ms=now_ms(),
         )

@@ -20,7 +20,8 @@ class TooLarge(ValueError):
     """The exact value would exceed the size cap."""
 
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?(?:\\overline\{\d+\})?|\.\d+)|(?P<frac>\\[dt]?frac)"
+_TOKEN = re.compile(r"\s*(?:(?P<num>(?:\d+(?:\.\d*)?|\.\d+)(?:\\overline\{\d+\}|[eE][-+]?\d{1,4}(?![\d.]))?)"
+                    r"|(?P<frac>\\[dt]?frac)"
                     r"|(?P<op>\*\*|[-+*/^!(){}])|(?P<cmd>\\cdot|\\times|\\div))")
 
 
@@ -148,7 +149,7 @@ def evaluate(text: str) -> Fraction | None:
     parser = _Parser(tokens)
     try:
         value = parser.expr()
-    except (ValueError, ZeroDivisionError, OverflowError) as exc:
+    except (ValueError, ZeroDivisionError, OverflowError, RecursionError) as exc:
         if isinstance(exc, TooLarge):
             raise
         return None

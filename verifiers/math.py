@@ -80,7 +80,7 @@ _HEDGE = re.compile(r"\bor\b|\\pm|±|\\mp")
 _WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textnormal|operatorname)\s*\{([^{}]*)\}")
 _SPACING = re.compile(r"\\[,!;: ]|\\q?quad|\\left|\\right|\\displaystyle")
 _DECOR = re.compile(r"\\%|%|\\\$|\$|\^\s*\{?\\circ\}?|\\circ|°|\\degree")
-_UNIT_WORDS = re.compile(r"^(-?[\d.,/]+)\s*[A-Za-z][A-Za-z ]*$")
+_UNIT_WORDS = re.compile(r"^(-?[\d.,/]+)\s*[A-Za-z][A-Za-z ]*(?:\^\s*\{?\d\}?)?$")
 _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?(?:\s.*)?$")
 
 
@@ -96,7 +96,34 @@ def _normalise(answer: str) -> str:
     m = _UNIT_WORDS.match(answer)  # "5 cm", "12 apples", "45 degrees": units are ignored
     if m:
         answer = m.group(1)
-    return re.sub(r"\s+", " ", answer).strip().rstrip(".").strip()
+    return _strip_wrapping_parens(re.sub(r"\s+", " ", answer).strip().rstrip(".").strip())
+
+
+MAX_NESTING = 64
+
+
+def _strip_wrapping_parens(answer: str) -> str:
+    """((((1)))) → 1; a tuple (1, 2) keeps its parentheses."""
+    while len(answer) >= 2 and answer[0] == "(" and answer[-1] == ")" and "," not in answer:
+        depth = 0
+        for i, ch in enumerate(answer):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(answer) - 1:
+                return answer  # the first "(" closes before the end: (a)+(b)
+        answer = answer[1:-1].strip()
+    return answer
+
+
+def nesting_depth(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch in "({[":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")}]":
+            depth -= 1
+    return deepest
 
 
 def choice_letter(answer: str) -> str | None:
@@ -168,9 +195,12 @@ class MathVerifier:
                            else "several different final answers")
         if len(answer) > MAX_ANSWER_CHARS:
             return Outcome(False, "bad_output", details=f"answer of {len(answer)} chars", extracted=answer[:200])
+        if nesting_depth(_strip_wrapping_parens(answer)) > MAX_NESTING:
+            return Outcome(False, "bad_output", details=f"answer nested deeper than {MAX_NESTING}", extracted=answer[:200])
         if _has_lookalikes(answer):
             return Outcome(False, "wrong_answer", details="non-ASCII look-alike characters", extracted=answer)
-        if _HEDGE.search(answer) and not _HEDGE.search(reference):
+        # "\pm" or "or" is hedging unless the reference itself has several values.
+        if _HEDGE.search(answer) and not _HEDGE.search(reference) and "," not in reference:
             return Outcome(False, "hedged", details=f"alternatives in {answer!r}", extracted=answer)
         try:
             equal = self._equal_cached(reference.strip(), answer)

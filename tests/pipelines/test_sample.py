@@ -110,3 +110,33 @@ def test_sigkill_mid_run_then_resume_gives_exact_rows(scripted_config):
     assert count(run_dir, "SELECT count(DISTINCT candidate_id) FROM candidates") == 120
     assert count(run_dir, "SELECT count(*) FROM verdicts") == 120
     assert count(run_dir, "SELECT count(DISTINCT problem_id) FROM problems") == 40
+
+
+def test_code_problems_run_through_the_sandbox(tmp_path):
+    import json
+
+    rows = [{"prompt": f"Write sq(x) returning x*x (case {i}).", "reference": "",
+             "tests": [{"type": "assert", "code": f"assert sq({i}) == {i * i}"}]} for i in range(3)]
+    (tmp_path / "code.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    texts = json.dumps(["```python\ndef sq(x):\n    return x * x\n```", "```python\ndef sq(x):\n    return x + 1\n```"])
+    config = tmp_path / "code.toml"
+    config.write_text(f"""
+[run]
+run_id = "code"
+output_dir = "{tmp_path / 'runs'}"
+[[sources]]
+name = "jsonl"
+path = "code.jsonl"
+domain = "code"
+tests_field = "tests"
+[generation]
+backend = "scripted"
+n = 2
+[generation.options]
+texts = {texts}
+""")
+    cfg = load_config(config)
+    report = run_sampling(cfg)
+    assert report.summary["candidates"] == 6 and report.summary["pass_rate"] == pytest.approx(0.5)
+    reasons = dict(run_query(cfg.run_dir, "SELECT reason, count(*) FROM verdicts GROUP BY reason")[1])
+    assert reasons == {"correct": 3, "wrong_answer": 3}

@@ -102,6 +102,102 @@ CASES = [
     ("8", COT + "\\boxed{" + "9" * 5000 + "}", False, "bad_output"),
     ("8", "a" * 300_000 + "\\boxed{8}", False, "bad_output"),
     ("", COT + "\\boxed{8}", False, "bad_input"),
+    # --- more extraction formats seen in real outputs ---
+    ("8", COT + "So we get $\\boxed{8}$.", True, "correct"),
+    ("8", COT + "\\[\\boxed{8}\\]", True, "correct"),
+    ("8", COT + "the answer is \\(\\boxed{8}\\)", True, "correct"),
+    ("8", COT + "\\boxed {8}", True, "correct"),
+    ("8", COT + "Final Answer: The final answer is $8$. I hope it is correct.", True, "correct"),
+    ("8", COT + "The answer is: 8", True, "correct"),
+    ("1234", COT + "#### 1,234", True, "correct"),
+    ("-14", COT + "#### -14", True, "correct"),
+    ("8", COT + "ANSWER: 8", True, "correct"),
+    ("8", COT + "**Answer: 8**", True, "correct"),
+    ("8", "What is 3 + 5? Let me restate: what is 3 + 5?", False, "no_answer"),
+    ("8", COT + "\\boxed{ }", False, "no_answer"),
+    ("8", COT + "The answer is", False, "no_answer"),
+    ("8", COT + "\\boxed{3} is wrong, \\boxed{5} is wrong too, finally \\boxed{8}", True, "correct"),
+    # --- numbers ---
+    ("1", COT + "\\boxed{1.0}", True, "correct"),
+    ("1/2", COT + "\\boxed{.5}", True, "correct"),
+    ("0", COT + "\\boxed{-0}", True, "correct"),
+    ("5", COT + "\\boxed{+5}", True, "correct"),
+    ("5", COT + "\\boxed{5.00}", True, "correct"),
+    ("1500", COT + "\\boxed{1.5 \\times 10^3}", True, "correct"),
+    ("1500", COT + "\\boxed{1.5e3}", True, "correct"),
+    ("1000000", COT + "\\boxed{10^6}", True, "correct"),
+    ("1024", COT + "\\boxed{2^{10}}", True, "correct"),
+    ("0.001", COT + "\\boxed{10^{-3}}", True, "correct"),
+    ("1024", COT + "\\boxed{2^{10}+0.5}", False, "wrong_answer"),
+    ("20", COT + "\\boxed{5!/3!}", True, "correct"),
+    ("3628800", COT + "\\boxed{10!}", True, "correct"),
+    ("123456789123456789", COT + "\\boxed{123456789123456788}", False, "wrong_answer"),
+    # --- fractions ---
+    ("1/2", COT + "\\boxed{\\frac12}", True, "correct"),
+    ("-0.5", COT + "\\boxed{-\\frac{1}{2}}", True, "correct"),
+    ("-1/2", COT + "\\boxed{\\frac{-1}{2}}", True, "correct"),
+    ("3/4", COT + "\\boxed{\\frac{6}{8}}", True, "correct"),
+    ("3.5", COT + "\\boxed{\\dfrac{7}{2}}", True, "correct"),
+    ("3.5", COT + "\\boxed{3\\frac{1}{2}}", True, "correct"),
+    ("-3.5", COT + "\\boxed{-3\\frac{1}{2}}", True, "correct"),
+    ("1/3", COT + "\\boxed{0.33}", False, "wrong_answer"),
+    ("2/3", COT + "\\boxed{0.\\overline{6}}", True, "correct"),
+    ("1/7", COT + "\\boxed{0.142857}", False, "wrong_answer"),
+    # --- radicals, pi, e, complex ---
+    ("\\sqrt{2}/2", COT + "\\boxed{\\frac{\\sqrt2}{2}}", True, "correct"),
+    ("2", COT + "\\boxed{\\sqrt[3]{8}}", True, "correct"),
+    ("2+\\sqrt{3}", COT + "\\boxed{\\sqrt{3}+2}", True, "correct"),
+    ("2+\\sqrt{3}", COT + "\\boxed{2-\\sqrt{3}}", False, "wrong_answer"),
+    ("\\frac{\\pi}{2}", COT + "\\boxed{\\pi/2}", True, "correct"),
+    ("\\frac{\\pi}{4}", COT + "\\boxed{0.785}", False, "wrong_answer"),
+    ("e", COT + "\\boxed{2.718}", False, "wrong_answer"),
+    ("3+4i", COT + "\\boxed{4i+3}", True, "correct"),
+    ("3+4i", COT + "\\boxed{3-4i}", False, "wrong_answer"),
+    # --- percent and units ---
+    ("50\\%", COT + "\\boxed{0.5}", False, "wrong_answer"),
+    ("12", COT + "\\boxed{12 \\text{ cm}^2}", True, "correct"),
+    ("1200", COT + "\\boxed{\\$1,200}", True, "correct"),
+    ("3", COT + "The answer is 3 hours.", True, "correct"),
+    ("30", COT + "\\boxed{30^{\\circ}}", True, "correct"),
+    ("7.5", COT + "\\boxed{7.50 \\text{ dollars}}", True, "correct"),
+    # --- intervals, sets, tuples, equations ---
+    ("(-\\infty, 2]", COT + "\\boxed{x \\le 2}", True, "correct"),
+    ("(0, \\infty)", COT + "\\boxed{x > 0}", True, "correct"),
+    ("(1,2]", COT + "\\boxed{(1,2)}", False, "wrong_answer"),
+    ("(3,-1)", COT + "\\boxed{(3, -1)}", True, "correct"),
+    ("(3,-1)", COT + "\\boxed{(-1, 3)}", False, "wrong_answer"),
+    ("\\{1,2,3\\}", COT + "\\boxed{\\{1,2,4\\}}", False, "wrong_answer"),
+    ("2x+1", COT + "\\boxed{y = 2x + 1}", True, "correct"),
+    ("0.5", COT + "\\boxed{x=\\frac{1}{2}}", True, "correct"),
+    ("\\pm 3", COT + "\\boxed{3, -3}", True, "correct"),
+    ("\\pm 3", COT + "\\boxed{3}", False, "wrong_answer"),
+    ("3, -3", COT + "\\boxed{\\pm 3}", True, "correct"),
+    ("x^2-5x+6", COT + "\\boxed{(x-2)(x-3)}", True, "correct"),
+    ("2x+2", COT + "\\boxed{2(x+1)}", True, "correct"),
+    ("2x+2", COT + "\\boxed{2(x+2)}", False, "wrong_answer"),
+    # --- multiple choice ---
+    ("B", COT + "\\boxed{\\textbf{(B)}}", True, "correct"),
+    ("B", COT + "\\boxed{(B) 12}", True, "correct"),
+    ("B", COT + "\\boxed{\\text{B}}", True, "correct"),
+    ("(E)", COT + "\\boxed{D}", False, "wrong_answer"),
+    ("\\text{(A)}", COT + "The answer is (A).", True, "correct"),
+    # --- hedging and hacks ---
+    ("12", COT + "\\boxed{12}\\boxed{13}", False, "hedged"),
+    ("12", COT + "The answer is 12 or 13", False, "hedged"),
+    ("12", COT + "\\boxed{12, 13}", False, "wrong_answer"),
+    ("12", COT + "\\boxed{12}, \\boxed{12}", True, "correct"),
+    ("8", COT + "\\boxed{\uff18}", False, "wrong_answer"),  # fullwidth digit
+    ("3", COT + "\\boxed{\u0663}", False, "wrong_answer"),  # Arabic-Indic three
+    ("1", COT + "\\boxed{l}", False, "wrong_answer"),
+    ("0", COT + "\\boxed{O}", False, "wrong_answer"),
+    # --- pathological input fails fast ---
+    ("1", COT + "\\boxed{10^{10^{10}}}", False, "wrong_answer"),
+    ("1", COT + "\\boxed{9^{9^{9^{9}}}}", False, "wrong_answer"),
+    ("1", COT + "\\boxed{100000!}", False, "wrong_answer"),
+    ("1", COT + "\\boxed{" + "(" * 400 + "1" + ")" * 400 + "}", True, "correct"),
+    ("1", COT + "\\boxed{" + "x+" * 20000 + "1}", False, "bad_output"),
+    ("1", COT + "\\boxed{" + "1+(" * 300 + "1" + ")" * 300 + "}", False, "bad_output"),
+    ("1", "\\boxed{1}" * 20000, True, "correct"),
 ]
 
 
@@ -121,7 +217,7 @@ def test_math_cases(verifier, reference, text, expected, reason):
 
 
 def test_table_is_large_enough():
-    assert len(CASES) >= 60
+    assert len(CASES) >= 150
 
 
 def test_last_box_is_extracted_with_nested_braces():
