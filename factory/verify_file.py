@@ -41,9 +41,10 @@ def _parse(line: str, lineno: int) -> tuple[Any, Problem | str, str]:
         if not isinstance(value, str):
             return rid, f"line {lineno}: {key!r} must be a string", ""
     tests = record.get("tests")
+    meta = json.dumps({"header": str(record.get("header") or "")})
     problem = Problem(domain=domain, prompt=str(record.get("prompt", "")),
                       reference=str(record.get("reference") or record.get("statement") or ""), source="verify",
-                      tests=json.dumps(tests) if isinstance(tests, (list, dict)) else tests)
+                      tests=json.dumps(tests) if isinstance(tests, (list, dict)) else tests, metadata=meta)
     return rid, problem, record["candidate"]
 
 

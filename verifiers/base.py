@@ -23,6 +23,10 @@ REASONS = {
     "output_limit": "the program exceeded the output or file-size limit",
     "sandbox_violation": "the program made a forbidden system call (fork, exec, inet socket, ptrace...)",
     "crash": "the program was killed by a signal (segfault, abort)",
+    "lean_error": "Lean rejected the proof; details hold its message and position",
+    "uses_sorry": "the proof uses sorry or admit",
+    "forbidden_axiom": "the proof uses native_decide, a new axiom, implemented_by/extern, or an option or meta-program that weakens checking",
+    "statement_mismatch": "the candidate restates a different theorem (other name, weaker or changed statement)",
     "error": "the verifier failed internally; details holds the exception",
 }
 

@@ -11,7 +11,7 @@ from factory.cli import app
 
 runner = CliRunner()
 COMMANDS = [[], ["run"], ["query"], ["stats"], ["verify"], ["sources"], ["sources", "list"],
-            ["model"], ["model", "prepare"]]
+            ["model"], ["model", "prepare"], ["lean"], ["lean", "install"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "factory")
@@ -104,5 +104,5 @@ def test_verify_command_handles_code_lines_in_order(tmp_path):
 
 def test_sources_list_names_all_sources():
     result = runner.invoke(app, ["sources", "list"])
-    for name in ("procedural_math", "jsonl", "parquet", "hf_datasets"):
+    for name in ("procedural_math", "jsonl", "parquet", "hf_datasets", "lean_core", "lean_jsonl"):
         assert name in result.output

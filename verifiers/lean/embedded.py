@@ -1,0 +1,101 @@
+"""Check many proofs in one run of the embedded (wasm) Lean: start-up costs ~25 s and ~3.6 GB,
+so every proof of a batch goes into one file, one namespace per proof, each followed by a
+`#check "factory-block-i"` marker. Messages are attributed to blocks by line; a block whose
+marker was printed was fully processed. If the run is killed at the wall-clock bound, the
+first unfinished block is the culprit (`timeout`) and the rest are checked again."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from verifiers.lean.install import install, is_installed, lean_home
+
+MARKER = "factory-block-"
+
+
+@dataclass
+class Block:
+    index: int
+    source: str
+    first_line: int = 0  # 1-based, inclusive, of the block's code in the file
+    last_line: int = 0
+
+
+@dataclass
+class BlockResult:
+    finished: bool
+    errors: list[dict]
+    warnings: list[dict]
+
+
+class EmbeddedLean:
+    """Runs `node lean.js --json FILE`; one run at a time (each needs ~3.6 GB)."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, heartbeats: int = 200_000, base_timeout_s: float = 120.0, per_proof_s: float = 5.0) -> None:
+        self.heartbeats = heartbeats
+        self.base_timeout_s = base_timeout_s
+        self.per_proof_s = per_proof_s
+        self.home = lean_home()
+        if not is_installed(self.home):
+            install(self.home)
+
+    def render(self, header: str, blocks: list[Block]) -> str:
+        lines = header.strip().splitlines() if header.strip() else []
+        for b in blocks:
+            lines += [f"namespace FactoryBlock{b.index}", f"set_option maxHeartbeats {self.heartbeats}"]
+            b.first_line = len(lines) + 1
+            lines += b.source.splitlines()
+            b.last_line = len(lines)
+            lines += [f"end FactoryBlock{b.index}", f'#check "{MARKER}{b.index}"']
+        return "\n".join(lines) + "\n"
+
+    def run(self, header: str, blocks: list[Block]) -> dict[int, BlockResult]:
+        results: dict[int, BlockResult] = {}
+        todo = list(blocks)
+        while todo:
+            done, timed_out = self._run_once(header, todo)
+            results.update(done)
+            if timed_out is None:
+                break
+            results[timed_out.index] = BlockResult(False, [], [])
+            todo = [b for b in todo if b.index not in results]
+        return results
+
+    def _run_once(self, header: str, blocks: list[Block]) -> tuple[dict[int, BlockResult], Block | None]:
+        text = self.render(header, blocks)
+        timeout = self.base_timeout_s + self.per_proof_s * len(blocks)
+        with self._lock, tempfile.TemporaryDirectory(dir="/tmp", prefix="factory-lean-") as tmp:
+            (Path(tmp) / "Proofs.lean").write_text(text)
+            cmd = [str(self.home / "node" / "bin" / "node"), str(self.home / "lean.js"), "--json", "Proofs.lean"]
+            try:
+                done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout,
+                                      env={"LEAN_PATH": str(self.home / "lib"), "PATH": "/usr/bin:/bin"})
+                stdout, killed = done.stdout, False
+            except subprocess.TimeoutExpired as exc:
+                stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+                killed = True
+        messages = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+        return self._attribute(blocks, messages, killed)
+
+    @staticmethod
+    def _attribute(blocks: list[Block], messages: list[dict], killed: bool):
+        finished = {int(m["data"].split(MARKER, 1)[1].split('"')[0]) for m in messages
+                    if m.get("severity") == "information" and MARKER in m.get("data", "")}
+        out: dict[int, BlockResult] = {}
+        for b in blocks:
+            mine = [m for m in messages if b.first_line - 2 <= m["pos"]["line"] <= b.last_line + 1]
+            errors = [m for m in mine if m.get("severity") == "error"]
+            warnings = [m for m in mine if m.get("severity") == "warning"]
+            out[b.index] = BlockResult(b.index in finished, errors, warnings)
+        unfinished = [b for b in blocks if not out[b.index].finished]
+        if killed and unfinished:
+            culprit = unfinished[0]
+            return {i: r for i, r in out.items() if r.finished}, culprit
+        return out, None
