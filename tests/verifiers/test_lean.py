@@ -104,3 +104,31 @@ def test_lean_jsonl_source(tmp_path):
     (tmp_path / "mini.jsonl").write_text(json.dumps({"statement": ADD, "header": "import Std"}) + "\n")
     (p,) = load_problems([SourceSection("lean_jsonl", {"path": "mini.jsonl"})], str(tmp_path), 0)
     assert p.domain == "lean" and p.reference == ADD and json.loads(p.metadata)["header"] == "import Std"
+
+
+TRANSCRIPT = __import__("pathlib").Path(__file__).with_name("data") / "lean_transcript.jsonl"
+RECORDED = [("theorem r1 (a b : Nat) : a + b = b + a", "by omega"), ("theorem r2 : 2 + 2 = 5", "by decide")]
+
+
+def test_native_backend_against_a_recorded_transcript(tmp_path):
+    """The native backend's file protocol, replaying messages recorded from a real Lean run."""
+    from verifiers.lean import NativeLean
+
+    fake = tmp_path / "lean"
+    fake.write_text(f"#!/bin/sh\ntest \"$1\" = --json && test -f \"$2\" && cat {TRANSCRIPT}\n")
+    fake.chmod(0o755)
+    verifier = LeanVerifier(backend=NativeLean(lean=str(fake)))
+    outs = verifier.verify_batch([(Problem(domain="lean", prompt="", reference=s, source="t"), c) for s, c in RECORDED])
+    assert [(o.passed, o.reason) for o in outs] == [(True, "correct"), (False, "lean_error")]
+    assert outs[1].details.startswith("line 2:") and "decide" in outs[1].details
+
+
+@pytest.mark.skipif(__import__("shutil").which("lean") is None,
+                    reason="no native `lean` on PATH here (elan cannot be installed on this machine); "
+                           "the embedded backend is tested above for real")
+def test_native_backend_for_real():
+    from verifiers.lean import NativeLean
+
+    verifier = LeanVerifier(backend=NativeLean())
+    outs = verifier.verify_batch([(Problem(domain="lean", prompt="", reference=s, source="t"), c) for s, c in RECORDED])
+    assert [(o.passed, o.reason) for o in outs] == [(True, "correct"), (False, "lean_error")]

@@ -10,7 +10,7 @@ from typing import Any
 from schemas import Problem
 from verifiers.base import VERIFIERS, Outcome
 from verifiers.lean.checks import Prepared, parse_statement, prepare
-from verifiers.lean.embedded import Block, BlockResult, EmbeddedLean
+from verifiers.lean.embedded import Block, BlockResult, EmbeddedLean, FileLean, NativeLean
 
 VERSION = "0.1"
 
@@ -31,9 +31,15 @@ class LeanVerifier:
         self._backend = backend
 
     @property
-    def backend(self) -> EmbeddedLean:
+    def backend(self) -> FileLean:
+        """FACTORY_LEAN_BACKEND=native uses a `lean` on PATH (FACTORY_LEAN_PROJECT: a Lake project)."""
         if self._backend is None:
-            self._backend = EmbeddedLean(per_proof_s=self.timeout_s)
+            import os
+
+            if os.environ.get("FACTORY_LEAN_BACKEND", "embedded") == "native":
+                self._backend = NativeLean(project=os.environ.get("FACTORY_LEAN_PROJECT"), per_proof_s=self.timeout_s)
+            else:
+                self._backend = EmbeddedLean(per_proof_s=self.timeout_s)
         return self._backend
 
     def verify(self, problem: Problem, text: str) -> Outcome:

@@ -33,8 +33,8 @@ class BlockResult:
     warnings: list[dict]
 
 
-class EmbeddedLean:
-    """Runs `node lean.js --json FILE`; one run at a time (each needs ~3.6 GB)."""
+class FileLean:
+    """Checks a batch as one file with `lean --json`; subclasses say how Lean is started."""
 
     _lock = threading.Lock()
 
@@ -42,9 +42,10 @@ class EmbeddedLean:
         self.heartbeats = heartbeats
         self.base_timeout_s = base_timeout_s
         self.per_proof_s = per_proof_s
-        self.home = lean_home()
-        if not is_installed(self.home):
-            install(self.home)
+
+    def command(self, filename: str) -> tuple[list[str], dict[str, str], str | None]:
+        """(argv, environment, working dir or None for the temp dir)."""
+        raise NotImplementedError
 
     def render(self, header: str, blocks: list[Block]) -> str:
         lines = header.strip().splitlines() if header.strip() else []
@@ -73,10 +74,9 @@ class EmbeddedLean:
         timeout = self.base_timeout_s + self.per_proof_s * len(blocks)
         with self._lock, tempfile.TemporaryDirectory(dir="/tmp", prefix="factory-lean-") as tmp:
             (Path(tmp) / "Proofs.lean").write_text(text)
-            cmd = [str(self.home / "node" / "bin" / "node"), str(self.home / "lean.js"), "--json", "Proofs.lean"]
+            cmd, env, cwd = self.command(str(Path(tmp) / "Proofs.lean"))
             try:
-                done = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, timeout=timeout,
-                                      env={"LEAN_PATH": str(self.home / "lib"), "PATH": "/usr/bin:/bin"})
+                done = subprocess.run(cmd, cwd=cwd or tmp, capture_output=True, text=True, timeout=timeout, env=env)
                 stdout, killed = done.stdout, False
             except subprocess.TimeoutExpired as exc:
                 stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -99,3 +99,39 @@ class EmbeddedLean:
             culprit = unfinished[0]
             return {i: r for i, r in out.items() if r.finished}, culprit
         return out, None
+
+
+class EmbeddedLean(FileLean):
+    """The wasm Lean under Node 26 (core library only); one run at a time (~3.5 GB each)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.home = lean_home()
+        if not is_installed(self.home):
+            install(self.home)
+
+    def command(self, filename: str) -> tuple[list[str], dict[str, str], str | None]:
+        argv = [str(self.home / "node" / "bin" / "node"), str(self.home / "lean.js"), "--json", Path(filename).name]
+        return argv, {"LEAN_PATH": str(self.home / "lib"), "PATH": "/usr/bin:/bin"}, None
+
+
+class NativeLean(FileLean):
+    """A `lean` toolchain on the machine (elan), optionally inside a Lake project (Mathlib):
+    `lake env lean --json FILE` run in `project`. Batches work as for the embedded backend."""
+
+    def __init__(self, lean: str = "lean", project: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        import os
+        import shutil
+
+        self.lean, self.project = lean, project
+        self._env = dict(os.environ)
+        if not shutil.which(lean) and not project:
+            from factory.errors import FactoryError
+
+            raise FactoryError(f"native Lean backend: {lean!r} not on PATH (install elan, or use the embedded backend)")
+
+    def command(self, filename: str) -> tuple[list[str], dict[str, str], str | None]:
+        if self.project:
+            return ["lake", "env", self.lean, "--json", filename], self._env, self.project
+        return [self.lean, "--json", filename], self._env, None
