@@ -55,6 +55,11 @@ CASES = [
      "statement_mismatch"),
     ("different-name", ADD, "theorem easy (a b : Nat) : a + b = b + a := by omega", False, "statement_mismatch"),
     ("empty", ADD, "", False, "no_answer"),
+    ("instance-reinterprets-numeral", "theorem five : 2 + 2 = 5", "instance : OfNat Nat 5 := ⟨4⟩\ntheorem five : 2 + 2 = 5 := by decide", False,
+     "statement_mismatch"),
+    ("shadowed-type", "theorem sh (a : Nat) : a = a + 0", "def Nat := Unit\ntheorem sh (a : Nat) : a = a + 0 := by simp", False, "lean_error"),
+    ("implicit-binders", "theorem impl {n : Nat} (h : n > 2) : n > 1", "by omega", True, "correct"),
+    ("instance-binder", "theorem inst {α : Type} [Inhabited α] : Nonempty α", "⟨default⟩", True, "correct"),
     ("non-terminating-tactic", "theorem slow (n : Nat) : n + 0 = n", "by\n  sleep 100000000\n  simp", False, "timeout"),
 ]
 

@@ -62,7 +62,8 @@ class LeanVerifier:
                 outcomes[i] = Outcome(False, prepared[0], details=prepared[1])
                 continue
             source = (prepared.helpers + "\n" if prepared.helpers else "") + statement.render(prepared.proof)
-            by_header.setdefault(_header(problem), []).append(Block(i, source))
+            by_header.setdefault(_header(problem), []).append(
+                Block(i, source, statement_prop=statement.as_prop(), name=statement.name))
         for header, blocks in by_header.items():
             try:
                 results = self.backend.run(header, blocks)
@@ -82,6 +83,11 @@ class LeanVerifier:
             text = m.get("data", "")
             if "heartbeats" in text or "deterministic timeout" in text:
                 return Outcome(False, "timeout", details=text[:500])
+        if block.check_line and any(m["pos"]["line"] == block.check_line for m in result.errors) and not [
+                m for m in result.errors if m["pos"]["line"] != block.check_line]:
+            return Outcome(False, "statement_mismatch",
+                           details="the proved theorem differs from the reference statement once the candidate's "
+                                   "declarations are in scope (shadowing, instances or notation)")
         if result.errors:
             m = result.errors[0]
             line = m["pos"]["line"] - block.first_line + 1

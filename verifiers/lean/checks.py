@@ -82,6 +82,19 @@ class Statement:
     def render(self, proof: str) -> str:
         return f"theorem {self.name} {self.signature} :=\n{proof}"
 
+    def as_prop(self) -> str:
+        """`(a b : Nat) : P` → `∀ (a b : Nat), P`, elaborated before any candidate code."""
+        depth = 0
+        for i, ch in enumerate(self.signature):
+            if ch in "([{⟨⦃":
+                depth += 1
+            elif ch in ")]}⟩⦄":
+                depth -= 1
+            elif ch == ":" and depth == 0 and not self.signature.startswith(":=", i):
+                binders, prop = self.signature[:i].strip(), self.signature[i + 1:].strip()
+                return f"∀ {binders}, {prop}" if binders else prop
+        raise ValueError("statement has no `: type`")
+
 
 def _top_level_assign(text: str, start: int) -> int:
     depth = 0
@@ -106,7 +119,9 @@ def parse_statement(text: str) -> Statement:
     signature = text[m.end(): end if end >= 0 else len(text)].strip()
     if not signature:
         raise ValueError("statement has no type")
-    return Statement(m.group(1), m.group(2), signature)
+    statement = Statement(m.group(1), m.group(2), signature)
+    statement.as_prop()  # raises for a statement without a type
+    return statement
 
 
 def _normalise(sig: str) -> str:

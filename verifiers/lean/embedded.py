@@ -22,8 +22,11 @@ MARKER = "factory-block-"
 class Block:
     index: int
     source: str
+    statement_prop: str = ""  # the reference statement as a Prop, elaborated before the candidate
+    name: str = ""
     first_line: int = 0  # 1-based, inclusive, of the block's code in the file
     last_line: int = 0
+    check_line: int = 0  # the line that checks the proved theorem against the clean statement
 
 
 @dataclass
@@ -51,9 +54,16 @@ class FileLean:
         lines = header.strip().splitlines() if header.strip() else []
         for b in blocks:
             lines += [f"namespace FactoryBlock{b.index}", f"set_option maxHeartbeats {self.heartbeats}"]
+            if b.statement_prop:  # before the candidate's code: its helpers cannot change what it means
+                lines.append(f"def FactoryStatement : Prop := {b.statement_prop}")
             b.first_line = len(lines) + 1
             lines += b.source.splitlines()
             b.last_line = len(lines)
+            if b.statement_prop:
+                # Fails unless the theorem proved is, up to definitional unfolding, the clean statement
+                # (catches shadowed names, local instances or notations that re-interpret it).
+                lines.append(f"theorem FactoryCheck : FactoryStatement := @{b.name}")
+                b.check_line = len(lines)
             lines += [f"end FactoryBlock{b.index}", f'#check "{MARKER}{b.index}"']
         return "\n".join(lines) + "\n"
 
@@ -90,7 +100,7 @@ class FileLean:
                     if m.get("severity") == "information" and MARKER in m.get("data", "")}
         out: dict[int, BlockResult] = {}
         for b in blocks:
-            mine = [m for m in messages if b.first_line - 2 <= m["pos"]["line"] <= b.last_line + 1]
+            mine = [m for m in messages if b.first_line - 3 <= m["pos"]["line"] <= max(b.last_line, b.check_line) + 1]
             errors = [m for m in mine if m.get("severity") == "error"]
             warnings = [m for m in mine if m.get("severity") == "warning"]
             out[b.index] = BlockResult(b.index in finished, errors, warnings)
