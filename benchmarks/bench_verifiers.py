@@ -7,7 +7,6 @@ their agreement, and sandbox executions/s at 1 and 2 workers. Medians of --repea
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys

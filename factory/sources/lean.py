@@ -11,6 +11,7 @@ from typing import Iterator
 
 from factory.errors import FactoryError
 from factory.sources.base import SOURCES, Source
+from factory.sources.files import _jsonl_rows, _resolve
 from schemas import Problem
 
 CORE_FILE = Path(__file__).with_name("data") / "lean_core.jsonl"
@@ -59,22 +60,12 @@ class LeanJsonl(Source):
 
     def problems(self) -> Iterator[Problem]:
         opts = self.options
-        path = Path(opts.path) if Path(opts.path).is_absolute() else Path(self.base_dir) / opts.path
-        if not path.is_file():
-            raise FactoryError(f"problem file not found: {path}")
-        count = 0
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
+        rows = _jsonl_rows(_resolve(opts.path, self.base_dir))
+        for count, (where, row) in enumerate(rows):
             if opts.limit is not None and count >= opts.limit:
                 return
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise FactoryError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
             statement = row.get(opts.statement_field) if isinstance(row, dict) else None
             if not isinstance(statement, str) or not statement.strip():
-                raise FactoryError(f"{path}:{lineno}: no {opts.statement_field!r} string")
+                raise FactoryError(f"{where}: no {opts.statement_field!r} string")
             header = row.get(opts.header_field) or ""
-            count += 1
-            yield _problem(statement.strip(), str(header), "lean_jsonl", {"origin": f"{path}:{lineno}"})
+            yield _problem(statement.strip(), str(header), "lean_jsonl", {"origin": where})
