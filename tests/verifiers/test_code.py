@@ -41,6 +41,10 @@ CASES = [
      "import threading, collections, itertools, json, math, re, heapq, functools\n"
      "out = []\nt = threading.Thread(target=lambda: out.append(math.factorial(5)))\nt.start(); t.join()\n"
      "def f(): return out[0]", {"type": "assert", "code": "assert f() == 120"}, True, "correct"),
+    ("main-guard-demo-skipped-for-asserts", ADD + "if __name__ == '__main__':\n    print(add(int(input()), 1))",
+     ADD_TESTS, True, "correct"),
+    ("main-guard-runs-for-io", "def main():\n    print(int(input()) * 2)\nif __name__ == '__main__':\n    main()",
+     {"type": "io", "cases": [{"input": "21", "output": "42"}]}, True, "correct"),
     ("sys-exit-0-after-output-in-io", "print(6)\nimport sys\nsys.exit(0)", {"type": "io", "cases": [{"input": "", "output": "6"}]},
      True, "correct"),
     ("custom-class-compared-with-itself",

@@ -175,7 +175,9 @@ def _run_candidate(code, namespace, report):
 def run(job, harness_fd, nonce_fd):
     payload = _read_payload(nonce_fd)  # before the candidate: it never sees tests or nonce
     report = _Reporter(harness_fd, payload["nonce"])
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    # io programs run as scripts; for assert tests the candidate is a module, so a demo under
+    # `if __name__ == "__main__":` (often reading input()) does not run before the tests.
+    namespace = {"__name__": "__main__" if job["mode"] == "io" else "solution", "__builtins__": builtins}
     ran = _run_candidate(job["code"], namespace, report)
     try:
         sys.stdout.flush()
