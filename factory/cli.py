@@ -141,6 +141,25 @@ def stats(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs
 
 @app.command()
 @clean_errors
+def report(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs)."),
+           plots: Optional[Path] = typer.Option(None, help="Where to write PNG plots (default: RUN_DIR/report)."),
+           ) -> None:
+    """pass@k (unbiased estimator) and maj@k per domain and iteration, with PNG plots."""
+    from pipelines.eval import evaluate, plot, report_rows
+
+    curves = evaluate(run_dir)
+    rows = report_rows(curves)
+    if rows:
+        out.print(_table("pass@k / maj@k", list(rows[0]), [tuple(r.values()) for r in rows]))
+    written = plot(curves, plots or Path(run_dir) / "report")
+    for path in written:
+        out.print(f"plot: {path}")
+    if not written:
+        err.print("no plots: install matplotlib (pip install -e '.[report]')")
+
+
+@app.command()
+@clean_errors
 def verify(input: Path = typer.Argument(..., help="JSONL: {id, domain, reference, candidate} per line."),
            output: Path = typer.Option(..., "--output", "-o", help="Where to write one verdict line per input line."),
            timeout_s: float = typer.Option(5.0, help="Per-answer time bound in seconds."),

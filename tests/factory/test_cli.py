@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from factory.cli import app
 
 runner = CliRunner()
-COMMANDS = [[], ["run"], ["query"], ["stats"], ["verify"], ["sources"], ["sources", "list"],
+COMMANDS = [[], ["run"], ["query"], ["stats"], ["report"], ["verify"], ["sources"], ["sources", "list"],
             ["model"], ["model", "prepare"], ["lean"], ["lean", "install"]]
 
 

@@ -1,0 +1,105 @@
+"""Evaluation over a run's shards: the unbiased pass@k estimator (Chen et al. 2021,
+1 - C(n-c, k) / C(n, k)) for k = 1..n, and majority-vote accuracy maj@k over extracted answers,
+per domain and iteration. Samples are read with DuckDB; the estimators are exact integers."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from math import comb
+from pathlib import Path
+from typing import Any
+
+from factory.query import run_query
+
+SAMPLES_SQL = """
+SELECT domain, iteration, problem_id, sample_idx, extracted_answer, passed
+FROM samples WHERE NOT hinted ORDER BY domain, iteration, problem_id, sample_idx
+"""
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Probability that at least one of k samples drawn without replacement from n is correct."""
+    if k > n:
+        raise ValueError(f"k={k} > n={n}")
+    if n - c < k:
+        return 1.0
+    return 1.0 - comb(n - c, k) / comb(n, k)
+
+
+def majority_correct(samples: list[tuple[str | None, bool]]) -> bool:
+    """Vote over extracted answers (ties: the answer seen first); correct if that answer passed."""
+    votes = Counter(a.strip() for a, _ in samples if a and a.strip())
+    if not votes:
+        return False
+    best = max(votes.values())
+    winner = next(a.strip() for a, _ in samples if a and a.strip() and votes[a.strip()] == best)
+    return any(ok for a, ok in samples if a and a.strip() == winner)
+
+
+@dataclass
+class Curve:
+    domain: str
+    iteration: int
+    problems: int
+    n: int
+    pass_at: dict[int, float]
+    maj_at: dict[int, float]
+
+
+def evaluate(run_dir: str | Path) -> list[Curve]:
+    _, rows = run_query(run_dir, SAMPLES_SQL)
+    grouped: dict[tuple[str, int], dict[str, list[tuple[str | None, bool]]]] = defaultdict(lambda: defaultdict(list))
+    for domain, iteration, problem_id, _, answer, passed in rows:
+        grouped[(domain, iteration)][problem_id].append((answer, bool(passed)))
+    curves = []
+    for (domain, iteration), problems in sorted(grouped.items()):
+        n = min(len(s) for s in problems.values())  # problems with fewer samples bound k
+        pass_at = {k: sum(pass_at_k(len(s), sum(ok for _, ok in s), k) for s in problems.values()) / len(problems)
+                   for k in range(1, n + 1)}
+        maj_at = {k: sum(majority_correct(s[:k]) for s in problems.values()) / len(problems) for k in range(1, n + 1)}
+        curves.append(Curve(domain, iteration, len(problems), n, pass_at, maj_at))
+    return curves
+
+
+def plot(curves: list[Curve], out_dir: str | Path) -> list[Path]:
+    """pass@k and maj@k against k on a log axis, one PNG per domain (needs matplotlib)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for domain in sorted({c.domain for c in curves}):
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for c in (c for c in curves if c.domain == domain):
+            ks = sorted(c.pass_at)
+            ax.plot(ks, [c.pass_at[k] for k in ks], marker="o", label=f"pass@k it{c.iteration}")
+            ax.plot(ks, [c.maj_at[k] for k in ks], marker="s", linestyle="--", label=f"maj@k it{c.iteration}")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("k (samples per problem)")
+        ax.set_ylabel("accuracy")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{domain}: test-time compute curve")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        path = out_dir / f"pass_at_k_{domain}.png"
+        fig.tight_layout()
+        fig.savefig(path, dpi=120)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def report_rows(curves: list[Curve]) -> list[dict[str, Any]]:
+    rows = []
+    for c in curves:
+        ks = sorted({1, c.n} | {k for k in (2, 4, 8, 16, 32, 64) if k <= c.n})
+        for k in ks:
+            rows.append({"domain": c.domain, "iteration": c.iteration, "problems": c.problems, "k": k,
+                         "pass@k": round(c.pass_at[k], 4), "maj@k": round(c.maj_at[k], 4)})
+    return rows
