@@ -137,3 +137,21 @@ def test_native_backend_for_real():
     verifier = LeanVerifier(backend=NativeLean())
     outs = verifier.verify_batch([(Problem(domain="lean", prompt="", reference=s, source="t"), c) for s, c in RECORDED])
     assert [(o.passed, o.reason) for o in outs] == [(True, "correct"), (False, "lean_error")]
+
+
+def test_factory_verify_handles_lean_lines(tmp_path):
+    from typer.testing import CliRunner
+
+    from factory.cli import app
+
+    lines = [{"id": 1, "domain": "lean", "statement": ADD, "candidate": "by omega", "header": ""},
+             {"id": 2, "domain": "lean", "statement": ADD, "candidate": "by native_decide"},
+             {"id": 3, "domain": "math", "reference": "2", "candidate": "\\boxed{2}"},
+             {"id": 4, "domain": "lean", "statement": "theorem bad : 1 = 2", "candidate": "by decide"}]
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_text("\n".join(json.dumps(line) for line in lines))
+    result = CliRunner().invoke(app, ["verify", str(src), "-o", str(dest)])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in dest.read_text().splitlines()]
+    assert [(o["id"], o["reason"]) for o in out] == [(1, "correct"), (2, "forbidden_axiom"), (3, "correct"),
+                                                       (4, "lean_error")]
