@@ -38,6 +38,8 @@ def _parse(line: str, lineno: int) -> tuple[Any, Problem | str, str]:
         value = record.get(key)
         if key == "tests" and isinstance(value, (list, dict)):
             continue
+        if key == "reference" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            record[key] = value = str(value)  # datasets often store numeric answers as numbers
         if not isinstance(value, str):
             return rid, f"line {lineno}: {key!r} must be a string", ""
     tests = record.get("tests")

@@ -79,6 +79,7 @@ def test_verify_command_keeps_order_and_survives_bad_lines(tmp_path):
         "{broken",
         json.dumps({"id": 3, "domain": "math", "reference": "4", "candidate": "\\boxed{5}"}),
         json.dumps({"id": 4, "domain": "math", "reference": 4, "candidate": "\\boxed{4}"}),
+        json.dumps({"id": 7, "domain": "math", "reference": True, "candidate": "\\boxed{4}"}),
         json.dumps({"id": 5, "domain": "chess", "reference": "e4", "candidate": "e4"}),
         json.dumps({"id": 6, "reference": "1/2", "candidate": "The final answer is 0.5"}),
     ]
@@ -89,7 +90,7 @@ def test_verify_command_keeps_order_and_survives_bad_lines(tmp_path):
     out = [json.loads(line) for line in dest.read_text().splitlines()]
     assert [(o["id"], o["passed"], o["reason"]) for o in out] == [
         (1, True, "correct"), (None, False, "bad_input"), (3, False, "wrong_answer"),
-        (4, False, "bad_input"), (5, False, "bad_input"), (6, True, "correct")]
+        (4, True, "correct"), (7, False, "bad_input"), (5, False, "bad_input"), (6, True, "correct")]
     assert "line 2" in result.output  # stderr names the malformed line
 
 
