@@ -77,15 +77,23 @@ class VerifyStep:
     verifiers: dict[str, Verifier]
 
     def run(self, sampled: Iterable[Sampled]) -> Iterator[Judged]:
-        for problem, candidates in sampled:
-            verifier = self.verifiers[problem.domain]
+        """Batch verifiers (code sandbox, Lean) get every candidate of the input in one call:
+        a Lean run costs ~25 s of start-up, so it must cover a whole chunk, not one problem."""
+        items = list(sampled)
+        outcomes: dict[tuple[int, int], tuple[Outcome, float]] = {}
+        for domain in {p.domain for p, _ in items}:
+            verifier = self.verifiers[domain]
+            if not hasattr(verifier, "verify_batch"):
+                continue
+            keys = [(i, j) for i, (p, cands) in enumerate(items) if p.domain == domain for j in range(len(cands))]
             start = time.perf_counter()
-            if hasattr(verifier, "verify_batch"):  # e.g. the code sandbox runs all n in parallel
-                outcomes = verifier.verify_batch([(problem, c.text) for c in candidates])
-                per_ms = (time.perf_counter() - start) * 1000 / max(1, len(candidates))
-                verdicts = [self._verdict(verifier, problem, c, o, per_ms) for c, o in zip(candidates, outcomes)]
-            else:
-                verdicts = [self._judge(verifier, problem, c) for c in candidates]
+            results = verifier.verify_batch([(items[i][0], items[i][1][j].text) for i, j in keys])
+            per_ms = (time.perf_counter() - start) * 1000 / max(1, len(keys))
+            outcomes.update({key: (out, per_ms) for key, out in zip(keys, results)})
+        for i, (problem, candidates) in enumerate(items):
+            verifier = self.verifiers[problem.domain]
+            verdicts = [self._verdict(verifier, problem, c, *outcomes[(i, j)]) if (i, j) in outcomes
+                        else self._judge(verifier, problem, c) for j, c in enumerate(candidates)]
             yield problem, candidates, verdicts
 
     def _judge(self, verifier: Verifier, problem: Problem, candidate: Candidate) -> Verdict:

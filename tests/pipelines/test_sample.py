@@ -140,3 +140,32 @@ texts = {texts}
     assert report.summary["candidates"] == 6 and report.summary["pass_rate"] == pytest.approx(0.5)
     reasons = dict(run_query(cfg.run_dir, "SELECT reason, count(*) FROM verdicts GROUP BY reason")[1])
     assert reasons == {"correct": 3, "wrong_answer": 3}
+
+
+@pytest.mark.slow
+def test_lean_problems_run_through_the_embedded_lean_in_one_batch(tmp_path):
+    import json
+
+    config = tmp_path / "lean.toml"
+    config.write_text(f"""
+[run]
+run_id = "lean"
+output_dir = "{tmp_path / 'runs'}"
+chunk_size = 8
+[[sources]]
+name = "lean_core"
+count = 3
+[generation]
+backend = "scripted"
+n = 2
+[generation.options]
+texts = {json.dumps(["by omega", "by sorry"])}
+""")
+    cfg = load_config(config)
+    start = time.perf_counter()
+    report = run_sampling(cfg)
+    assert time.perf_counter() - start < 90  # one Lean start-up (~25 s) for the whole chunk
+    assert report.summary["candidates"] == 6
+    reasons = dict(run_query(cfg.run_dir, "SELECT reason, count(*) FROM verdicts GROUP BY reason")[1])
+    # add_comm / add_assoc fall to omega, mul_comm (non-linear) does not; every sorry fails
+    assert reasons == {"correct": 2, "lean_error": 1, "uses_sorry": 3}
