@@ -70,7 +70,7 @@ def batch():
     core = load_problems([SourceSection("lean_core", {})], ".", 0)
     items = [(p, json.loads(p.metadata)["reference_proof"]) for p in core]
     items += [(Problem(domain="lean", prompt="", reference=s, source="t"), c) for _, s, c, _, _ in CASES]
-    verifier = LeanVerifier(backend=EmbeddedLean(base_timeout_s=50, per_proof_s=0.1))
+    verifier = LeanVerifier(backend=EmbeddedLean(base_timeout_s=75, per_proof_s=0.1)  # ~35 s of real work, then the slow case is killed)
     outcomes = verifier.verify_batch(items)
     return core, outcomes[: len(core)], dict(zip([c[0] for c in CASES], outcomes[len(core):]))
 
