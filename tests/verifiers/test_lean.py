@@ -49,7 +49,7 @@ CASES = [
     ("elab-meta", ADD, "elab \"x\" : tactic => pure ()\nby omega", False, "forbidden_axiom"),
     ("escape-namespace", ADD, "by omega\nend FactoryBlock0\ntheorem add_comm' : True := trivial", False, "forbidden_axiom"),
     ("import-in-proof", ADD, "import Mathlib\nby omega", False, "forbidden_axiom"),
-    ("weaker-statement", ADD, f"```lean\ntheorem add_comm' (a : Nat) : a + 0 = 0 + a := by omega\n```", False,
+    ("weaker-statement", ADD, "```lean\ntheorem add_comm' (a : Nat) : a + 0 = 0 + a := by omega\n```", False,
      "statement_mismatch"),
     ("extra-hypothesis", ADD, "theorem add_comm' (a b : Nat) (h : a = b) : a + b = b + a := by omega", False,
      "statement_mismatch"),
@@ -70,7 +70,8 @@ def batch():
     core = load_problems([SourceSection("lean_core", {})], ".", 0)
     items = [(p, json.loads(p.metadata)["reference_proof"]) for p in core]
     items += [(Problem(domain="lean", prompt="", reference=s, source="t"), c) for _, s, c, _, _ in CASES]
-    verifier = LeanVerifier(backend=EmbeddedLean(base_timeout_s=75, per_proof_s=0.1)  # ~35 s of real work, then the slow case is killed)
+    # ~35 s of real work for the whole batch, then the deliberately slow proof is killed
+    verifier = LeanVerifier(backend=EmbeddedLean(base_timeout_s=75, per_proof_s=0.1))
     outcomes = verifier.verify_batch(items)
     return core, outcomes[: len(core)], dict(zip([c[0] for c in CASES], outcomes[len(core):]))
 
