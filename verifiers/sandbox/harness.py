@@ -24,7 +24,6 @@ _close = os.close
 _settrace = sys.settrace
 _setprofile = sys.setprofile
 _type = type
-_len = len
 _isinstance = isinstance
 _repr = repr
 _BaseException = BaseException

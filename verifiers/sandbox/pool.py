@@ -124,8 +124,8 @@ class SandboxWorker:
                                       stderr=None if os.environ.get("FACTORY_SANDBOX_DEBUG") else subprocess.DEVNULL)
         hello = self._recv()
         if not hello or not hello.get("ready"):
-            err = "set FACTORY_SANDBOX_DEBUG=1 to see its stderr"
-            raise FactoryError(f"code sandbox failed to start: {err or hello}")
+            raise FactoryError(f"code sandbox failed to start (got {hello!r}); "
+                               "set FACTORY_SANDBOX_DEBUG=1 to see its stderr")
 
     def _recv(self) -> dict[str, Any] | None:
         assert self._proc and self._proc.stdout
@@ -235,7 +235,7 @@ class SandboxPool:
         return self.run_batch([execution])[0]
 
     def run_batch(self, executions: list[Execution]) -> list[ExecResult]:
-        results: list[ExecResult | None] = [None] * len(executions)
+        results: list[ExecResult] = [None] * len(executions)  # type: ignore[list-item]  # every slot is filled
         todo: queue.Queue = queue.Queue()
         for i, ex in enumerate(executions):
             todo.put(i)
@@ -255,7 +255,7 @@ class SandboxPool:
                 t.start()
             for t in threads:
                 t.join()
-        return [r for r in results if r is not None]
+        return results
 
     @staticmethod
     def _execute(worker: SandboxWorker, execution: Execution) -> ExecResult:
