@@ -64,6 +64,8 @@ class RunSection:
     seed: int = 0
     chunk_size: int = 16
     iteration: int = 0
+    executor: str = "local"  # a name in cluster.EXECUTORS: local, ray
+    executor_options: dict[str, Any] = field(default_factory=dict)  # the executor's own keyword options
 
     def __post_init__(self) -> None:
         if self.chunk_size < 1:

@@ -2,7 +2,12 @@
 
 Work is cut into chunks of `run.chunk_size` problems per domain; each chunk is generated,
 verified and committed as a unit, so a rerun of the same run id resumes after the last
-committed chunk and never writes a candidate twice."""
+committed chunk and never writes a candidate twice.
+
+A chunk goes through two stages, `ChunkProcessor.generate` and `ChunkProcessor.verify`. The
+local executor runs both in this process; the Ray executor runs generation in GPU actors and
+verification in CPU actors. The processor is built from the config alone (plus an optional
+backend instance for tests), so it can be shipped to a worker and set itself up there."""
 
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from factory.errors import FactoryError
 from factory.generation import BACKENDS, Backend, SamplingParams
 from factory.sources import load_problems
 from factory.store import RunStore
-from pipelines.steps import GenerateStep, VerifyStep
+from pipelines.steps import GenerateStep, Sampled, VerifyStep
 from schemas import SCHEMA_VERSION, Problem, now_ms, to_table
 from verifiers import VERIFIERS
 
@@ -29,6 +34,14 @@ class Chunk:
     chunk_id: str
     domain: str
     problems: list[Problem]
+    iteration: int = 0
+
+
+@dataclass
+class GeneratedChunk:
+    chunk: Chunk
+    sampled: list[Sampled]
+    generation_s: float
 
 
 @dataclass
@@ -57,6 +70,22 @@ class RunReport:
         return self.generated_tokens / self.generation_s if self.generation_s else 0.0
 
 
+@dataclass
+class Totals:
+    chunks: int = 0
+    skipped: int = 0
+    tokens: int = 0
+    candidates: int = 0
+    passed: int = 0
+    generation_s: float = 0.0
+
+    def add(self, result: ChunkResult) -> None:
+        self.tokens += result.completion_tokens
+        self.candidates += result.candidates
+        self.passed += result.passed
+        self.generation_s += result.generation_s
+
+
 def config_hash(cfg: Config) -> str:
     """Everything that changes the run's rows; not where it is written."""
     data = dataclasses.asdict(cfg)
@@ -65,19 +94,113 @@ def config_hash(cfg: Config) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def make_chunks(problems: list[Problem], size: int, iteration: int) -> list[Chunk]:
+def make_chunks(problems: list[Problem], size: int, iteration: int, tag: str = "") -> list[Chunk]:
+    """Chunk ids `it{k}-{tag}{domain}-{i}` are stable for a given problem list, so they key resume."""
     chunks = []
     for domain in sorted({p.domain for p in problems}):
         items = [p for p in problems if p.domain == domain]
         for start in range(0, len(items), size):
-            chunk_id = f"it{iteration}-{domain}-{start // size:05d}"
-            chunks.append(Chunk(chunk_id, domain, items[start:start + size]))
+            chunk_id = f"it{iteration}-{tag}{domain}-{start // size:05d}"
+            chunks.append(Chunk(chunk_id, domain, items[start:start + size], iteration))
     return chunks
 
 
 def make_backend(cfg: Config) -> Backend:
     gen = cfg.generation
     return BACKENDS.get(gen.backend)(gen.model, gen.options, base_dir=cfg.base_dir)
+
+
+@dataclass
+class ChunkProcessor:
+    """Generate-then-verify for one chunk; heavy parts (engine, verifiers) are built on first use
+    in whichever process runs the stage. `hint` set → rationalization: the reference answer is put
+    into the prompt and candidates are stored with `hinted=True` and sample indices after the n
+    unhinted ones (so their ids never collide)."""
+
+    cfg: Config
+    backend: Backend | None = None
+    hint: str | None = None
+    _verifiers: dict = field(default_factory=dict, repr=False)
+    _owns_backend: bool = field(default=False, repr=False)
+
+    def __call__(self, chunk: Chunk) -> ChunkResult:
+        return self.verify(self.generate(chunk))
+
+    def generate(self, chunk: Chunk) -> GeneratedChunk:
+        if self.backend is None:
+            self.backend, self._owns_backend = make_backend(self.cfg), True
+        gen = self.cfg.generation
+        params = SamplingParams(n=gen.n, temperature=gen.temperature, top_p=gen.top_p, max_tokens=gen.max_tokens)
+        step = GenerateStep(self.backend, params, gen.system_prompt, gen.few_shot, self.cfg.run.run_id,
+                            chunk.iteration, self.cfg.run.seed, gen.batch_size, hint=self.hint,
+                            sample_offset=gen.n if self.hint else 0)
+        start = time.perf_counter()
+        sampled = list(step.run(chunk.problems))
+        return GeneratedChunk(chunk, sampled, time.perf_counter() - start)
+
+    def verify(self, generated: GeneratedChunk) -> ChunkResult:
+        domain = generated.chunk.domain
+        if domain not in self._verifiers:
+            self._verifiers[domain] = VERIFIERS.get(domain)(timeout_s=self.cfg.verification.timeout_s)
+        problems, candidates, verdicts = [], [], []
+        for problem, cands, verds in VerifyStep(self._verifiers).run(generated.sampled):
+            problems.append(problem)
+            candidates.extend(cands)
+            verdicts.extend(verds)
+        tables = {"problems": to_table(problems, "problems"), "candidates": to_table(candidates, "candidates"),
+                  "verdicts": to_table(verdicts, "verdicts")}
+        return ChunkResult(tables, len(candidates), sum(v.passed for v in verdicts),
+                           sum(c.completion_tokens for c in candidates), generated.generation_s)
+
+    def close(self) -> None:
+        for verifier in self._verifiers.values():
+            getattr(verifier, "close", lambda: None)()
+        self._verifiers.clear()
+        if self._owns_backend and self.backend is not None:  # frees the engine's memory (e.g. before training)
+            self.backend.close()
+            self.backend, self._owns_backend = None, False
+
+    def __getstate__(self) -> dict:  # verifier pools hold processes and locks: rebuilt where unpickled
+        return {**self.__dict__, "_verifiers": {}}
+
+
+def make_executor(cfg: Config):
+    return EXECUTORS.get(cfg.run.executor)(**cfg.run.executor_options)
+
+
+def sample_into(cfg: Config, store: RunStore, problems: list[Problem], iteration: int, tag: str = "",
+                processor: ChunkProcessor | None = None,
+                on_chunk: Callable[[int, int], None] | None = None,
+                on_start: Callable[[int, int, int], None] | None = None) -> Totals:
+    """Generate, verify and commit every uncommitted chunk of `problems` into an open store."""
+    chunks = make_chunks(problems, cfg.run.chunk_size, iteration, tag)
+    committed = store.committed()
+    todo = [c for c in chunks if c.chunk_id not in committed]
+    totals = Totals(chunks=len(chunks), skipped=len(chunks) - len(todo))
+    if on_start:
+        on_start(len(chunks), totals.skipped, sum(len(c.problems) for c in todo))
+    if not todo:
+        return totals
+    processor = processor or ChunkProcessor(cfg)
+
+    def commit(chunk: Chunk, result: ChunkResult) -> None:
+        store.commit(chunk.chunk_id, chunk.iteration, chunk.domain, result.tables)
+        totals.add(result)
+        if on_chunk:
+            on_chunk(len(chunk.problems), result.candidates)
+
+    try:
+        make_executor(cfg).run(todo, processor, commit)
+    finally:
+        processor.close()
+    return totals
+
+
+def open_store(cfg: Config) -> RunStore:
+    store = RunStore(cfg.run_dir, cfg.run.run_id)
+    store.open_run({"run_id": cfg.run.run_id, "config": dataclasses.asdict(cfg), "config_hash": config_hash(cfg),
+                    "schema_version": SCHEMA_VERSION, "created_at_ms": now_ms()})
+    return store
 
 
 def run_sampling(cfg: Config, backend: Backend | None = None,
@@ -87,57 +210,11 @@ def run_sampling(cfg: Config, backend: Backend | None = None,
     problems = load_problems(cfg.sources, cfg.base_dir, cfg.run.seed)
     if not problems:
         raise FactoryError("the configured sources yielded no problems; nothing was written")
-    store = RunStore(cfg.run_dir, cfg.run.run_id)
-    store.open_run({"run_id": cfg.run.run_id, "config": dataclasses.asdict(cfg), "config_hash": config_hash(cfg),
-                    "schema_version": SCHEMA_VERSION, "created_at_ms": now_ms()})
-    chunks = make_chunks(problems, cfg.run.chunk_size, cfg.run.iteration)
-    todo = [c for c in chunks if c.chunk_id not in store.committed()]
-    if on_start:
-        on_start(len(chunks), len(chunks) - len(todo), sum(len(c.problems) for c in todo))
+    store = open_store(cfg)
     start = time.perf_counter()
-    totals = {"tokens": 0, "candidates": 0, "generation_s": 0.0}
-    if todo:
-        backend = backend or make_backend(cfg)
-        verifiers = {d: VERIFIERS.get(d)(timeout_s=cfg.verification.timeout_s) for d in {c.domain for c in todo}}
-        process = _chunk_processor(cfg, backend, verifiers)
-
-        def commit(chunk: Chunk, result: ChunkResult) -> None:
-            store.commit(chunk.chunk_id, cfg.run.iteration, chunk.domain, result.tables)
-            totals["tokens"] += result.completion_tokens
-            totals["candidates"] += result.candidates
-            totals["generation_s"] += result.generation_s
-            if on_chunk:
-                on_chunk(len(chunk.problems), result.candidates)
-
-        try:
-            EXECUTORS.get("local")().run(todo, process, commit)
-        finally:
-            for v in verifiers.values():
-                getattr(v, "close", lambda: None)()
+    totals = sample_into(cfg, store, problems, cfg.run.iteration, processor=ChunkProcessor(cfg, backend),
+                         on_chunk=on_chunk, on_start=on_start)
     from factory.query import summary
 
-    wall = time.perf_counter() - start
-    return RunReport(str(cfg.run_dir.resolve()), len(chunks), len(chunks) - len(todo), wall,
-                     totals["tokens"], totals["candidates"], totals["generation_s"], summary(cfg.run_dir))
-
-
-def _chunk_processor(cfg: Config, backend: Backend, verifiers: dict) -> Callable[[Chunk], ChunkResult]:
-    gen = cfg.generation
-    params = SamplingParams(n=gen.n, temperature=gen.temperature, top_p=gen.top_p, max_tokens=gen.max_tokens)
-    generate = GenerateStep(backend, params, gen.system_prompt, gen.few_shot, cfg.run.run_id, cfg.run.iteration,
-                            cfg.run.seed, gen.batch_size)
-    verify = VerifyStep(verifiers)
-
-    def process(chunk: Chunk) -> ChunkResult:
-        problems, candidates, verdicts = [], [], []
-        for problem, cands, verds in verify.run(generate.run(chunk.problems)):
-            problems.append(problem)
-            candidates.extend(cands)
-            verdicts.extend(verds)
-        tables = {"problems": to_table(problems, "problems"), "candidates": to_table(candidates, "candidates"),
-                  "verdicts": to_table(verdicts, "verdicts")}
-        return ChunkResult(tables, len(candidates), sum(v.passed for v in verdicts),
-                           sum(c.completion_tokens for c in candidates),
-                           sum(c.latency_ms for c in candidates) / 1000)
-
-    return process
+    return RunReport(str(cfg.run_dir.resolve()), totals.chunks, totals.skipped, time.perf_counter() - start,
+                     totals.tokens, totals.candidates, totals.generation_s, summary(cfg.run_dir))

@@ -33,12 +33,17 @@ class GenerateStep:
     iteration: int
     seed: int
     batch_size: int = 64
+    hint: str | None = None  # rationalization: a template with {reference}, appended to the problem
+    sample_offset: int = 0  # hinted samples are numbered after the n unhinted ones
 
     def messages(self, problem: Problem) -> list[dict[str, str]]:
         messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         for shot in self.few_shot:
             messages += [{"role": "user", "content": shot["user"]}, {"role": "assistant", "content": shot["assistant"]}]
-        return messages + [{"role": "user", "content": problem.prompt}]
+        user = problem.prompt
+        if self.hint:
+            user = f"{user}\n\n{self.hint.format(reference=problem.reference)}"
+        return messages + [{"role": "user", "content": user}]
 
     def run(self, problems: Iterable[Problem]) -> Iterator[Sampled]:
         batch: list[Problem] = []
@@ -64,10 +69,10 @@ class GenerateStep:
                     extracted_answer=None, finish_reason=c.finish_reason, prompt_tokens=gen.prompt_tokens,
                     completion_tokens=c.completion_tokens, latency_ms=per_sample_ms,
                     temperature=self.params.temperature, top_p=self.params.top_p,
-                    max_tokens=self.params.max_tokens, seed=request.seed, hinted=False,
+                    max_tokens=self.params.max_tokens, seed=request.seed, hinted=self.hint is not None,
                     created_at_ms=now_ms(),
                 )
-                for idx, c in enumerate(gen.completions)
+                for idx, c in enumerate(gen.completions, start=self.sample_offset)
             ]
             yield problem, candidates
 
