@@ -169,3 +169,27 @@ def prepare(statement: Statement, text: str) -> Prepared | tuple[str, str]:
     if later:  # declarations after the theorem are not part of its proof
         rest = rest[: later.start()]
     return Prepared(clean[: decl.start()].strip(), rest.strip())
+
+
+# Where a backend can run `#print axioms` (a real Lean), its report is the last word on soundness:
+# it also sees what a library tactic or lemma from the header smuggles in, which no token check can.
+STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
+_DEPENDS = re.compile(r"depends on axioms:\s*\[([^\]]*)\]")
+
+
+def parse_axioms(report: str) -> list[str] | None:
+    """The axioms named by a `#print axioms` message, or None if it is not such a message."""
+    if "does not depend on any axioms" in report:
+        return []
+    m = _DEPENDS.search(report)
+    return None if m is None else [a.strip() for a in m.group(1).split(",") if a.strip()]
+
+
+def axiom_violation(axioms: list[str]) -> tuple[str, str] | None:
+    """(reason, detail) when the proof rests on anything beyond the three standard axioms."""
+    if "sorryAx" in axioms:
+        return "uses_sorry", "the proof depends on sorryAx"
+    extra = sorted(set(axioms) - STANDARD_AXIOMS)
+    if extra:
+        return "forbidden_axiom", "the proof depends on non-standard axioms: " + ", ".join(extra)
+    return None

@@ -34,6 +34,26 @@ class BlockResult:
     finished: bool
     errors: list[dict]
     warnings: list[dict]
+    axioms: list[str] | None = None  # from `#print axioms`, where the backend can run it
+    failure: str = ""  # a verdict reason decided by the backend itself (crash, memory, error)
+    detail: str = ""
+
+
+def add_block(lines: list[str], b: Block, heartbeats: int) -> None:
+    """Append block `b` in its own namespace to `lines`, recording its line numbers (1-based).
+    Shared by every backend, so the statement checks are the same everywhere."""
+    lines += [f"namespace FactoryBlock{b.index}", f"set_option maxHeartbeats {heartbeats}"]
+    if b.statement_prop:  # before the candidate's code: its helpers cannot change what it means
+        lines.append(f"def FactoryStatement : Prop := {b.statement_prop}")
+    b.first_line = len(lines) + 1
+    lines += b.source.splitlines()
+    b.last_line = len(lines)
+    if b.statement_prop:
+        # Fails unless the theorem proved is, up to definitional unfolding, the clean statement
+        # (catches shadowed names, local instances or notations that re-interpret it).
+        lines.append(f"theorem FactoryCheck : FactoryStatement := @{b.name}")
+        b.check_line = len(lines)
+    lines.append(f"end FactoryBlock{b.index}")
 
 
 class FileLean:
@@ -53,18 +73,8 @@ class FileLean:
     def render(self, header: str, blocks: list[Block]) -> str:
         lines = header.strip().splitlines() if header.strip() else []
         for b in blocks:
-            lines += [f"namespace FactoryBlock{b.index}", f"set_option maxHeartbeats {self.heartbeats}"]
-            if b.statement_prop:  # before the candidate's code: its helpers cannot change what it means
-                lines.append(f"def FactoryStatement : Prop := {b.statement_prop}")
-            b.first_line = len(lines) + 1
-            lines += b.source.splitlines()
-            b.last_line = len(lines)
-            if b.statement_prop:
-                # Fails unless the theorem proved is, up to definitional unfolding, the clean statement
-                # (catches shadowed names, local instances or notations that re-interpret it).
-                lines.append(f"theorem FactoryCheck : FactoryStatement := @{b.name}")
-                b.check_line = len(lines)
-            lines += [f"end FactoryBlock{b.index}", f'#check "{MARKER}{b.index}"']
+            add_block(lines, b, self.heartbeats)
+            lines.append(f'#check "{MARKER}{b.index}"')
         return "\n".join(lines) + "\n"
 
     def run(self, header: str, blocks: list[Block]) -> dict[int, BlockResult]:
