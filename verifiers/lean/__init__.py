@@ -1,6 +1,7 @@
 """Lean 4 proofs: a proof passes only if Lean accepts the *reference* statement with it, with
-no errors, no sorry, and no unsound construct. Backends: `embedded` (wasm Lean, core library)
-and `native` (a `lean` on PATH)."""
+no errors, no sorry, and no unsound construct. Backends (verifiers/lean/backends.py):
+`embedded` (wasm Lean, core library), `native` (a `lean` on PATH, file mode) and `repl` (a pool
+of leanprover-community REPLs that reuse the compiled header and run `#print axioms`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from typing import Any
 
 from schemas import Problem
 from verifiers.base import VERIFIERS, Outcome
-from verifiers.lean.checks import Prepared, parse_statement, prepare
+from verifiers.lean.backends import LEAN_BACKENDS
+from verifiers.lean.checks import Prepared, axiom_violation, parse_statement, prepare
 from verifiers.lean.embedded import Block, BlockResult, EmbeddedLean, FileLean, NativeLean
+from verifiers.lean.repl import ReplLean
+
+__all__ = ["LEAN_BACKENDS", "EmbeddedLean", "FileLean", "LeanVerifier", "NativeLean", "ReplLean"]
 
 VERSION = "0.1"
 
@@ -31,15 +36,12 @@ class LeanVerifier:
         self._backend = backend
 
     @property
-    def backend(self) -> FileLean:
-        """FACTORY_LEAN_BACKEND=native uses a `lean` on PATH (FACTORY_LEAN_PROJECT: a Lake project)."""
+    def backend(self) -> Any:
+        """Built on first use from FACTORY_LEAN_BACKEND (embedded, native or repl; see backends.py)."""
         if self._backend is None:
             import os
 
-            if os.environ.get("FACTORY_LEAN_BACKEND", "embedded") == "native":
-                self._backend = NativeLean(project=os.environ.get("FACTORY_LEAN_PROJECT"), per_proof_s=self.timeout_s)
-            else:
-                self._backend = EmbeddedLean(per_proof_s=self.timeout_s)
+            self._backend = LEAN_BACKENDS.get(os.environ.get("FACTORY_LEAN_BACKEND", "embedded"))(self.timeout_s)
         return self._backend
 
     def verify(self, problem: Problem, text: str) -> Outcome:
@@ -64,9 +66,12 @@ class LeanVerifier:
             source = (prepared.helpers + "\n" if prepared.helpers else "") + statement.render(prepared.proof)
             by_header.setdefault(_header(problem), []).append(
                 Block(i, source, statement_prop=statement.as_prop(), name=statement.name))
+        # Building the backend (a missing toolchain, a bad option) raises here, with its install
+        # hint, rather than marking a whole run `error`; a backend failing mid-run is a verdict.
+        backend = self.backend if by_header else None
         for header, blocks in by_header.items():
             try:
-                results = self.backend.run(header, blocks)
+                results = backend.run(header, blocks)
             except Exception as exc:  # a broken toolchain is a verdict, never a crashed worker
                 for b in blocks:
                     outcomes[b.index] = Outcome(False, "error", details=f"lean backend: {exc}")
@@ -77,6 +82,8 @@ class LeanVerifier:
 
     @staticmethod
     def _judge(block: Block, result: BlockResult | None) -> Outcome:
+        if result is not None and result.failure:  # the backend's own verdict: crash, memory, error
+            return Outcome(False, result.failure, details=result.detail)
         if result is None or not result.finished:
             return Outcome(False, "timeout", details="Lean did not finish this proof in time")
         for m in result.errors:
@@ -94,10 +101,15 @@ class LeanVerifier:
             return Outcome(False, "lean_error", details=f"line {line}:{m['pos']['column']}: {m.get('data', '')[:800]}")
         if any(m.get("kind") == "hasSorry" or "sorry" in m.get("data", "") for m in result.warnings):
             return Outcome(False, "uses_sorry", details="Lean reports the declaration uses sorry")
+        violation = axiom_violation(result.axioms) if result.axioms is not None else None
+        if violation:
+            return Outcome(False, violation[0], details=violation[1])
         return Outcome(True, "correct", details="Lean accepted the proof")
 
     def close(self) -> None:
-        pass
+        """Stops the backend's long-lived processes (the REPL pool); file-mode backends hold none."""
+        if self._backend is not None and hasattr(self._backend, "close"):
+            self._backend.close()
 
 
 @VERIFIERS.register("lean")
