@@ -113,11 +113,39 @@ class VerificationSection:
 
 
 @dataclass
+class StarSection:
+    """The STaR loop (pipelines/star.py); unused by a plain `factory run`."""
+
+    iterations: int = 2
+    rationalize: bool = True
+    hint_template: str = ("The correct final answer is {reference}. Show the working that leads to it, "
+                          "as if solving it yourself.")
+    heldout: list[SourceSection] = field(default_factory=list)  # never trained on; evaluated every iteration
+    per_problem: int = 4
+    max_jaccard: float = 0.8
+    drop_solved_by_all: bool = False
+    leak_patterns: list[str] = field(default_factory=list)  # empty → pipelines.select.DEFAULT_LEAKS
+    decontam_ngram: int = 8
+    decontam_threshold: float = 0.5
+    train_command: str = "builtin"  # or a command line with {data} {model} {output} {iteration}
+    train_options: dict[str, Any] = field(default_factory=dict)  # builtin: factory.train.TrainSettings keys
+
+    def __post_init__(self) -> None:
+        if self.iterations < 1:
+            raise ConfigError("star.iterations: must be ≥ 1")
+        if "{reference}" not in self.hint_template:
+            raise ConfigError("star.hint_template: must contain {reference}")
+        if not 0 <= self.decontam_threshold <= 1 or not 0 <= self.max_jaccard <= 1:
+            raise ConfigError("star.decontam_threshold and star.max_jaccard: must be in [0, 1]")
+
+
+@dataclass
 class Config:
     run: RunSection = field(default_factory=RunSection)
     sources: list[SourceSection] = field(default_factory=list)
     generation: GenerationSection = field(default_factory=GenerationSection)
     verification: VerificationSection = field(default_factory=VerificationSection)
+    star: StarSection = field(default_factory=StarSection)
     base_dir: str = "."
 
     @property
@@ -156,6 +184,9 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", where: str = "config"
     if not isinstance(sources, list):
         raise ConfigError(f"{where}: 'sources' must be an array of tables ([[sources]])")
     raw["sources"] = [_source_entry(s, f"{where}: sources[{i}]") for i, s in enumerate(sources)]
+    if isinstance(raw.get("star"), dict) and isinstance(raw["star"].get("heldout"), list):
+        raw["star"] = {**raw["star"], "heldout": [_source_entry(s, f"{where}: star.heldout[{i}]")
+                                                  for i, s in enumerate(raw["star"]["heldout"])]}
     cfg = build(Config, raw, where)
     cfg.base_dir = base_dir
     if not cfg.sources:

@@ -38,6 +38,7 @@ class ScriptedOptions:
     solver: str = "arithmetic"
     texts: list[str] = field(default_factory=list)
     delay_s: float = 0.0
+    fail_every: int = 0  # > 0: problems whose prompt hash % fail_every == 0 get only wrong answers (unhinted)
 
 
 class ScriptedBackend:
@@ -54,8 +55,13 @@ class ScriptedBackend:
         m = re.search(r"What is ([-+*\d ]+)\?", prompt)
         if not m:
             return "I am not sure how to solve this."
+        hint = re.search(r"correct final answer is (-?\d+)", prompt)
+        if hint:  # rationalization: odd samples give the hint away, which selection must reject
+            leak = "The hint says the answer is so. " if sample_idx % 2 else ""
+            return f"{leak}Working out {m.group(1).strip()} carefully.\nIt equals {hint.group(1)}.\n\\boxed{{{hint.group(1)}}}"
         value = _eval(ast.parse(m.group(1).strip(), mode="eval"))
-        if sample_idx % 2:
+        hard = self.options.fail_every and int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16) % self.options.fail_every == 0
+        if sample_idx % 2 or hard:
             value += 1
         return f"Let me compute {m.group(1).strip()} step by step.\nThe result is {value}.\n\\boxed{{{value}}}"
 
