@@ -95,6 +95,34 @@ def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. 
     out.print(_table(f"run {cfg.run.run_id}", ["metric", "value"], rows))
 
 
+@app.command()
+@clean_errors
+def star(config: Path = typer.Argument(..., help="TOML config with [run], [[sources]], [generation] and [star]."),
+         run_id: Optional[str] = typer.Option(None, help="Override run.run_id."),
+         iterations: Optional[int] = typer.Option(None, help="Override star.iterations."),
+         ) -> None:
+    """Run (or resume) the STaR loop: sample, verify, rationalize, select, export, train, repeat.
+
+    Each stage is resumable: rerunning the same config continues where a crash stopped it.
+    """
+    from factory.config import load_config
+    from pipelines.eval import evaluate
+    from pipelines.star import Star
+
+    overrides = {k: v for k, v in {"run.run_id": run_id, "star.iterations": iterations}.items() if v}
+    cfg = load_config(config, overrides)
+    state = Star(cfg, log=lambda line: err.print(line)).run()
+    heldout = cfg.run_dir.parent / f"{cfg.run.run_id}-heldout"
+    rows = [(str(k), state.models[str(k)], state.stats.get(str(k), {}).get("export", {}).get("selected", "-"))
+            for k in range(cfg.star.iterations + 1)]
+    if cfg.star.heldout:
+        acc = {c.iteration: c.pass_at[1] for c in evaluate(heldout)}
+        rows = [(*r, f"{acc.get(int(r[0]), float('nan')):.3f}") for r in rows]
+    out.print(_table(f"STaR {cfg.run.run_id}", ["iteration", "model", "training rows", "held-out pass@1"][:len(rows[0])],
+                     rows))
+    out.print(f"report: factory report {heldout}")
+
+
 def _default_run(run_dir: Optional[Path]) -> Path:
     from factory.query import latest_run
 

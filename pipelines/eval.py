@@ -92,7 +92,31 @@ def plot(curves: list[Curve], out_dir: str | Path) -> list[Path]:
         fig.savefig(path, dpi=120)
         plt.close(fig)
         paths.append(path)
+        if len({c.iteration for c in curves if c.domain == domain}) > 1:
+            paths.append(_plot_iterations([c for c in curves if c.domain == domain], out_dir, plt))
     return paths
+
+
+def _plot_iterations(curves: list[Curve], out_dir: Path, plt) -> Path:
+    """pass@1, maj@n and pass@n per STaR iteration: the gain from training on verified rationales."""
+    curves = sorted(curves, key=lambda c: c.iteration)
+    its = [c.iteration for c in curves]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(its, [c.pass_at[1] for c in curves], marker="o", label="pass@1")
+    ax.plot(its, [c.maj_at[c.n] for c in curves], marker="s", linestyle="--", label="maj@n")
+    ax.plot(its, [c.pass_at[c.n] for c in curves], marker="^", linestyle=":", label="pass@n")
+    ax.set_xticks(its)
+    ax.set_xlabel("STaR iteration (model M_k)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"{curves[0].domain}: accuracy per iteration")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    path = out_dir / f"per_iteration_{curves[0].domain}.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
 
 
 def report_rows(curves: list[Curve]) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from factory.cli import app
 
 runner = CliRunner()
-COMMANDS = [[], ["run"], ["query"], ["stats"], ["report"], ["verify"], ["sources"], ["sources", "list"],
+COMMANDS = [[], ["run"], ["query"], ["stats"], ["report"], ["star"], ["verify"], ["sources"], ["sources", "list"],
             ["model"], ["model", "prepare"], ["lean"], ["lean", "install"]]
 
 
@@ -116,3 +116,20 @@ def test_sources_list_names_all_sources():
     result = runner.invoke(app, ["sources", "list"])
     for name in ("procedural_math", "jsonl", "parquet", "hf_datasets", "lean_core", "lean_jsonl"):
         assert name in result.output
+
+
+def test_star_command_runs_the_loop_and_a_failing_trainer_is_a_clean_error(scripted_config, tmp_path):
+    import sys
+
+    config = scripted_config(run_id="cli-star", count=6, n=2)
+    star = (f'\n[star]\niterations = 1\ntrain_command = "{sys.executable} -c \'import sys, os; os.makedirs(sys.argv[1])\' {{output}}"\n'
+            '[[star.heldout]]\nname = "procedural_math"\nkinds = ["arithmetic"]\ncount = 3\ndifficulty = 2\n')
+    config.write_text(config.read_text() + star)
+    result = runner.invoke(app, ["star", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "held-out pass@1" in result.output and "iter-1" in result.output
+    failing = tmp_path / "failing.toml"
+    failing.write_text(config.read_text().replace('run_id = "cli-star"', 'run_id = "cli-star-fail"').replace(
+        "os.makedirs(sys.argv[1])", "sys.exit(3)"))
+    bad = runner.invoke(app, ["star", str(failing)])
+    assert bad.exit_code == 1 and "train command failed (exit 3) in iteration 0" in bad.output

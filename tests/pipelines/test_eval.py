@@ -44,3 +44,12 @@ def test_curves_on_a_scripted_run(scripted_config, tmp_path):
     assert curve.maj_at[2] == 1.0  # tie between right (first) and wrong: the first wins
     paths = plot([curve], tmp_path / "plots")  # matplotlib: the [report] extra, installed by setup.sh
     assert len(paths) == 1 and paths[0].stat().st_size > 1000
+
+
+def test_per_iteration_plot_when_several_iterations(tmp_path):
+    from pipelines.eval import Curve
+
+    curves = [Curve("math", k, 10, 4, {1: 0.2 + k / 10, 2: 0.4, 4: 0.6}, {1: 0.2, 2: 0.2, 4: 0.3}) for k in range(3)]
+    paths = plot(curves, tmp_path)
+    assert [p.name for p in paths] == ["pass_at_k_math.png", "per_iteration_math.png"]
+    assert all(p.stat().st_size > 1000 for p in paths)
