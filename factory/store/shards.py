@@ -54,6 +54,13 @@ class ChunkEntry:
     committed_at_ms: int
 
 
+def _ends_with_newline(path: Path) -> bool:
+    """Reads one byte, not the whole manifest (which grows with every commit)."""
+    with open(path, "rb") as fh:
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) == b"\n"
+
+
 class RunStore:
     """One run directory: its shards, manifest and run metadata."""
 
@@ -100,7 +107,7 @@ class RunStore:
         path = self.run_dir / MANIFEST
         line = json.dumps(entry.__dict__, sort_keys=True) + "\n"
         # Repair a torn last line before appending, or the next line would be glued onto it.
-        if path.exists() and path.stat().st_size and not path.read_bytes().endswith(b"\n"):
+        if path.exists() and path.stat().st_size and not _ends_with_newline(path):
             with open(path, "ab") as fh:
                 fh.write(b"\n")
         with open(path, "a", encoding="utf-8") as fh:
