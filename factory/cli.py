@@ -4,16 +4,15 @@ become a one-line message and exit code 1."""
 from __future__ import annotations
 
 import csv
-import functools
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from factory.cli_common import clean_errors, err, out
+from factory.cli_common import table as _table
 from factory.errors import FactoryError
 
 app = typer.Typer(help="The reasoning-data factory: sample, verify, store and query reasoning data.",
@@ -23,30 +22,6 @@ model_app = typer.Typer(help="Model folders (the embedded default).", no_args_is
 app.add_typer(sources_app, name="sources")
 app.add_typer(model_app, name="model")
 
-out = Console()
-err = Console(stderr=True)
-
-
-def clean_errors(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except FactoryError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _table(title: str, columns: list[str], rows: list[tuple]) -> Table:
-    table = Table(title=title, title_justify="left")
-    for c in columns:
-        table.add_column(c)
-    for row in rows:
-        table.add_row(*("" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
-    return table
-
 
 @app.command()
 @clean_errors
@@ -55,6 +30,8 @@ def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. 
         output_dir: Optional[str] = typer.Option(None, help="Override run.output_dir."),
         backend: Optional[str] = typer.Option(None, help="Override generation.backend (vllm, openai, scripted)."),
         model: Optional[str] = typer.Option(None, help="Override generation.model: 'embedded', a folder or a .gguf."),
+        executor: Optional[str] = typer.Option(None, help="Override run.executor (local, ray); "
+                                                          "'factory submit' sets ray."),
         ) -> None:
     """Generate problems, sample candidates, verify them and write Parquet shards.
 
@@ -66,7 +43,8 @@ def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. 
     from pipelines.sample import run_sampling
 
     overrides = {k: v for k, v in {"run.run_id": run_id, "run.output_dir": output_dir,
-                                   "generation.backend": backend, "generation.model": model}.items() if v}
+                                   "generation.backend": backend, "generation.model": model,
+                                   "run.executor": executor}.items() if v}
     cfg = load_config(config, overrides)
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[cands]} candidates"), TimeElapsedColumn(), console=err) as bar:
@@ -228,6 +206,11 @@ def lean_install() -> None:
     from verifiers.lean.install import install
 
     out.print(str(install()))
+
+
+from cluster.cli import register  # noqa: E402  (submit, status, logs, stop, cluster up/down)
+
+register(app)
 
 
 def main() -> None:
