@@ -135,6 +135,17 @@ def _alive(proc: Any) -> bool:
         return False
 
 
+def _wait_gone(procs: list[Any], timeout_s: float) -> list[Any]:
+    """Waits until every process has exited; returns those still running. A zombie counts as
+    gone: the daemons were reparented to pid 1, which need not reap them (as in containers)."""
+    deadline = time.monotonic() + timeout_s
+    alive = [p for p in procs if _alive(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [p for p in alive if _alive(p)]
+    return alive
+
+
 def dashboard_ready(url: str, timeout_s: float = 2.0) -> bool:
     """Whether the dashboard answers HTTP; 401 counts (Ray enables token auth by itself when
     ~/.ray/auth_token exists, and the Jobs SDK sends that token)."""
@@ -199,8 +210,11 @@ def up(state: Path | None = None, port: int = DEFAULT_PORT, dashboard_port: int 
     return head
 
 
-def down(state: Path | None = None, grace_s: float = 8.0) -> int:
-    """Stop the processes of the head `up` recorded in `state` (only those); returns how many."""
+def down(state: Path | None = None, grace_s: float = 3.0) -> int:
+    """Stop the processes of the head `up` recorded in `state` (only those); returns how many.
+    SIGTERM, then SIGKILL after `grace_s`: gcs_server, raylet, the autoscaler monitor and the
+    runtime-env agent ignore SIGTERM here, and a local head holds nothing worth a graceful drain
+    (`ray.shutdown` of a local Ray kills its processes outright too)."""
     import psutil
 
     state = state or default_state_path()
@@ -214,13 +228,13 @@ def down(state: Path | None = None, grace_s: float = 8.0) -> int:
             proc.terminate()
         except psutil.Error:
             pass
-    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    alive = _wait_gone(procs, grace_s)
     for proc in alive:
         try:
             proc.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(alive, timeout=5)
+    _wait_gone(alive, 5.0)
     late = processes(head)  # anything a dying raylet spawned in between
     for proc in late:
         try:
