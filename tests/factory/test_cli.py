@@ -11,7 +11,8 @@ from factory.cli import app
 
 runner = CliRunner()
 COMMANDS = [[], ["run"], ["query"], ["stats"], ["report"], ["star"], ["verify"], ["sources"], ["sources", "list"],
-            ["model"], ["model", "prepare"], ["lean"], ["lean", "install"]]
+            ["model"], ["model", "prepare"], ["lean"], ["lean", "install"], ["submit"], ["status"], ["logs"], ["stop"],
+            ["cluster"], ["cluster", "up"], ["cluster", "down"], ["cluster", "status"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "factory")
