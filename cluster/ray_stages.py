@@ -34,6 +34,12 @@ def worker_info() -> dict[str, Any]:
             "gpu_ids": [str(g) for g in ray.get_gpu_ids()]}
 
 
+def assigned_cpus() -> int:
+    import ray
+
+    return max(1, int(ray.get_runtime_context().get_assigned_resources().get("CPU", 1)))
+
+
 def _column(batch: dict[str, Any], name: str) -> list[Any]:
     return list(batch[name])
 
@@ -74,6 +80,9 @@ class VerifyStage:
 
     def __init__(self, processor_blob: bytes) -> None:
         self.processor = loads(processor_blob)
+        # Verifier pools (the code sandbox) size themselves to this actor's CPUs, not the node's,
+        # so N verification actors on a node run N x their share and never oversubscribe it.
+        os.environ.setdefault("FACTORY_VERIFY_CPUS", str(assigned_cpus()))
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         payloads = []

@@ -201,3 +201,11 @@ def test_extract_code(text, expected):
 
 def test_sandbox_python_is_not_the_host_venv():
     assert os.access("/usr/bin/python3", os.X_OK), "setup.sh installs python3-minimal for the sandbox"
+
+
+@pytest.mark.parametrize("allotted, expected", [("1", 1), ("3", 3), ("0.5", 1), ("", os.cpu_count() or 1)])
+def test_sandbox_pool_sizes_to_the_cpus_an_executor_allots(monkeypatch, allotted, expected):
+    from verifiers.sandbox.pool import default_workers
+
+    monkeypatch.setenv("FACTORY_VERIFY_CPUS", allotted)
+    assert default_workers() == expected

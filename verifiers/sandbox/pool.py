@@ -223,11 +223,18 @@ def _judge_io(execution: Execution, raw: dict[str, Any], kinds: set, first: dict
     return ExecResult("wrong_answer", False, "output differs", **base)
 
 
+def default_workers() -> int:
+    """The CPUs this process may use for verification: `FACTORY_VERIFY_CPUS` when an executor
+    set it (a Ray verification actor is allotted 1 CPU, not the node's), else the machine's."""
+    allotted = os.environ.get("FACTORY_VERIFY_CPUS", "")
+    return max(1, int(float(allotted))) if allotted.strip() else os.cpu_count() or 1
+
+
 class SandboxPool:
     """Runs executions on `workers` fork servers in parallel; results keep input order."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.size = workers or os.cpu_count() or 1
+        self.size = workers or default_workers()
         self._workers = [SandboxWorker() for _ in range(self.size)]
         self._lock = threading.Lock()
 
