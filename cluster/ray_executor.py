@@ -17,7 +17,11 @@ generation actor instead owns one `ChunkProcessor`, whose vllm backend is the sa
 Exactly once: the driver is the only writer and commits whole chunks through `RunStore`, whose
 manifest keys chunk ids. A chunk Ray delivers twice is dropped; a failure that Ray Data gives
 up on (an actor killed for good, a node lost) ends the attempt, and the executor reruns only
-the chunks not yet committed (`max_retries` times), so a crash loses at most what was in flight."""
+the chunks not yet committed (`max_retries` times), so a crash loses at most what was in flight.
+
+Bounded: generation takes a ticket from an `InFlightGate` actor before each chunk and the driver
+returns it on commit, so at most `max_chunks_in_flight` chunks are between the two (Ray Data
+alone bounds only object-store bytes)."""
 
 from __future__ import annotations
 
@@ -27,7 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
-from cluster.ray_stages import GenerateStage, TensorParallelPlacement, VerifyStage, WholeChunkStage, dumps, loads
+from cluster.ray_stages import (GenerateStage, InFlightGate, TensorParallelPlacement, VerifyStage, WholeChunkStage,
+                                dumps, loads)
 from factory.errors import ConfigError, FactoryError, require
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,7 @@ class RayRunStats:
     span: dict[str, list[float]] = field(default_factory=dict)  # worker → [first start, last end]
     gpu_ids: dict[str, str] = field(default_factory=dict)
     events: list[tuple[float, int]] = field(default_factory=list, repr=False)  # (time, +1 gen start / -1 commit)
+    gate_peak: int = 0  # most chunks holding a generation ticket at once (≤ max_chunks_in_flight)
 
     def record(self, row: dict[str, Any], committed_at: float) -> None:
         worker, start, end = row["worker"], float(row["gen_start"]), float(row["gen_end"])
@@ -123,6 +129,9 @@ class RayExecutor:
     tensor_parallel_size: int | None = None  # None: generation.options.tensor_parallel_size (default 1)
     verify_workers: int | None = None  # None: the cluster's CPUs not taken by generation (≥ 1)
     max_tasks_in_flight_per_actor: int = 2  # 2: the next chunk is queued while one runs, so a GPU never waits for input
+    # chunks between starting generation and their commit; None: 8 per actor; 0: no count bound
+    # (object-store bytes only; saves a ticket round trip per chunk, which shows with a fast generator)
+    max_chunks_in_flight: int | None = None
     memory_budget_gib: float | None = None  # object-store bytes Ray Data may hold for this run (and the local object store)
     num_cpus: int | None = None  # CPUs of a Ray this executor starts itself
     max_retries: int = 3  # reruns of the uncommitted chunks after infrastructure failures
@@ -137,6 +146,8 @@ class RayExecutor:
                 raise ConfigError(f"run.executor_options.{key}: must be ≥ 1")
         if self.num_gpus < 0 or self.num_cpus_per_replica < 0 or self.max_retries < 0:
             raise ConfigError("run.executor_options: num_gpus, num_cpus_per_replica and max_retries must be ≥ 0")
+        if self.max_chunks_in_flight is not None and self.max_chunks_in_flight < 0:
+            raise ConfigError("run.executor_options.max_chunks_in_flight: must be ≥ 0 (0: no count bound)")
         if self.verify_workers is not None and self.verify_workers < 1:
             raise ConfigError("run.executor_options.verify_workers: must be ≥ 1")
         if self.memory_budget_gib is not None and self.memory_budget_gib <= 0:
@@ -151,6 +162,8 @@ class RayExecutor:
         owns = self._connect(ray)
         metrics = _make_metrics(process) if self.metrics else None
         placement = self._placement(process)
+        cap = self._chunk_cap(ray)
+        gate = ray.remote(num_cpus=0)(InFlightGate).remote(cap) if cap else None
         try:
             done: set[str] = set()
             for attempt in range(self.max_retries + 1):
@@ -158,8 +171,10 @@ class RayExecutor:
                 if not todo:
                     break
                 self.stats.attempts += 1
+                if gate is not None:
+                    ray.get(gate.reset.remote())  # tickets of chunks lost with a dead actor
                 try:
-                    self._run_once(ray, todo, process, placement, done, commit, on_progress, metrics, started)
+                    self._run_once(ray, todo, process, placement, gate, done, commit, on_progress, metrics, started)
                 except Exception as exc:  # noqa: BLE001  (sorted into retry / user error / re-raise below)
                     if (err := user_error(exc)) is not None:
                         raise err from None
@@ -175,6 +190,9 @@ class RayExecutor:
                 raise FactoryError(f"Ray run ended with {len(missing)} chunks uncommitted (first: {missing[0]})")
         finally:
             self.stats.wall_s = time.perf_counter() - started
+            if gate is not None:
+                self.stats.gate_peak = _gate_peak(ray, gate)
+                ray.kill(gate)
             if placement is not None:
                 placement.remove_all()
             if owns:
@@ -182,18 +200,22 @@ class RayExecutor:
 
     # ---- one attempt ----------------------------------------------------------------------
     def _run_once(self, ray: Any, todo: list[Any], process: Any, placement: TensorParallelPlacement | None,
-                  done: set[str], commit: Callable, on_progress: Callable | None, metrics: Any,
+                  gate: Any, done: set[str], commit: Callable, on_progress: Callable | None, metrics: Any,
                   started: float) -> None:
         by_id = {c.chunk_id: c for c in todo}
         with _quiet_data_context(ray, self.memory_budget_gib):
-            ds = self._pipeline(ray, todo, process, placement)
-            for row in ds.iter_rows():
+            ds = self._pipeline(ray, todo, process, placement, gate)
+            for row in _rows(ds):
                 chunk_id = row["chunk_id"]
                 if chunk_id in done:  # a retried task delivered a chunk again: never commit twice
                     self.stats.duplicates_dropped += 1
+                    if gate is not None:
+                        gate.release.remote(chunk_id)
                     continue
                 chunk, result = by_id[chunk_id], loads(row["payload"])
                 commit(chunk, result)
+                if gate is not None:
+                    gate.release.remote(chunk_id)
                 done.add(chunk_id)
                 now = time.time()
                 self.stats.committed += 1
@@ -205,7 +227,8 @@ class RayExecutor:
                 if on_progress:
                     on_progress(chunk, result)
 
-    def _pipeline(self, ray: Any, todo: list[Any], process: Any, placement: TensorParallelPlacement | None) -> Any:
+    def _pipeline(self, ray: Any, todo: list[Any], process: Any, placement: TensorParallelPlacement | None,
+                  gate: Any) -> Any:
         # One chunk per block: Ray Data hands a map task whole blocks, so this is what makes a
         # chunk reach the driver (and its shard) as soon as it is verified.
         rows = [{"chunk_id": c.chunk_id, "payload": dumps(c)} for c in todo]
@@ -213,15 +236,20 @@ class RayExecutor:
         blob = dumps(process)
         pool = dict(batch_size=1, zero_copy_batch=False)
         if not (hasattr(process, "generate") and hasattr(process, "verify")):
-            return ds.map_batches(WholeChunkStage, fn_constructor_args=(blob,), num_cpus=self.num_cpus_per_replica,
+            return ds.map_batches(WholeChunkStage, fn_constructor_args=(blob, gate), num_cpus=self.num_cpus_per_replica,
                                   num_gpus=self.num_gpus, compute=self._actors(self.generation_replicas), **pool)
         gen_args: dict[str, Any] = dict(num_cpus=self.num_cpus_per_replica, num_gpus=self.num_gpus)
         if placement is not None:  # the actor holds no GPU itself: its vLLM workers take the group's
             gen_args = dict(num_cpus=0, num_gpus=0, ray_remote_args_fn=placement)
-        ds = ds.map_batches(GenerateStage, fn_constructor_args=(blob,), compute=self._actors(self.generation_replicas),
+        ds = ds.map_batches(GenerateStage, fn_constructor_args=(blob, gate), compute=self._actors(self.generation_replicas),
                             **gen_args, **pool)
         return ds.map_batches(VerifyStage, fn_constructor_args=(blob,), num_cpus=1,
                               compute=self._actors(self._verify_workers(ray)), **pool)
+
+    def _chunk_cap(self, ray: Any) -> int:
+        if self.max_chunks_in_flight is not None:
+            return self.max_chunks_in_flight
+        return 8 * (self.generation_replicas + self._verify_workers(ray))
 
     def _actors(self, size: int) -> Any:
         from ray.data import ActorPoolStrategy
@@ -285,6 +313,20 @@ class _quiet_data_context:
         self.ctx.enable_progress_bars = self.saved["enable_progress_bars"]
         self.ctx.execution_options.resource_limits = self.saved["limits"]
         logging.getLogger("ray.data").setLevel(self.saved["level"])
+
+
+def _rows(ds: Any) -> Any:
+    """Rows as each block arrives. No prefetching: `iter_rows` holds a block back until the next
+    one is ready, which would deadlock a pipeline allowed a single chunk in flight."""
+    for batch in ds.iter_batches(batch_size=None, prefetch_batches=0, batch_format="pyarrow"):
+        yield from batch.to_pylist()
+
+
+def _gate_peak(ray: Any, gate: Any) -> int:
+    try:
+        return ray.get(gate.peak.remote(), timeout=10)
+    except Exception:  # noqa: BLE001  (statistics only; the run's outcome is decided above)
+        return 0
 
 
 def _make_metrics(process: Any) -> Any:

@@ -44,12 +44,62 @@ def _column(batch: dict[str, Any], name: str) -> list[Any]:
     return list(batch[name])
 
 
+class InFlightGate:
+    """A Ray actor handing out one ticket per chunk: generation takes a ticket before it starts
+    a chunk, the driver returns it when the chunk is committed, so at most `cap` chunks are ever
+    between the two. (Ray Data backpressures by object-store bytes only: with small chunks and a
+    fast generator, hundreds piled up before the driver. Its backpressure-policy hook is internal
+    and its liveness rule dispatches past a policy whenever the pipeline looks idle, so the bound
+    is enforced here, where generation starts.) Async, so waiting acquirers never block release."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.held, self.most = cap, set(), 0
+        self._cond: Any = None
+
+    def _condition(self) -> Any:
+        import asyncio
+
+        if self._cond is None:  # made inside the actor's event loop
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    async def acquire(self, chunk_id: str) -> None:
+        cond = self._condition()
+        async with cond:
+            await cond.wait_for(lambda: chunk_id in self.held or len(self.held) < self.cap)
+            self.held.add(chunk_id)
+            self.most = max(self.most, len(self.held))
+
+    async def release(self, chunk_id: str) -> None:
+        cond = self._condition()
+        async with cond:
+            self.held.discard(chunk_id)
+            cond.notify_all()
+
+    async def reset(self) -> None:
+        cond = self._condition()
+        async with cond:
+            self.held.clear()
+            cond.notify_all()
+
+    async def peak(self) -> int:
+        return self.most
+
+
+def _take_ticket(gate: Any, chunk_id: str) -> None:
+    if gate is not None:
+        import ray
+
+        ray.get(gate.acquire.remote(chunk_id))
+
+
 class GenerateStage:
     """Owns one generation engine for the actor's lifetime (built lazily by the processor on its
     first chunk, in this process, so the GPU the actor was given is the one it uses)."""
 
-    def __init__(self, processor_blob: bytes) -> None:
+    def __init__(self, processor_blob: bytes, gate: Any = None) -> None:
         self.processor = loads(processor_blob)
+        self.gate = gate
         self.info: dict[str, Any] | None = None
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
@@ -59,6 +109,7 @@ class GenerateStage:
                                                      "gpu_ids")}
         for chunk_id, payload in zip(_column(batch, "chunk_id"), _column(batch, "payload")):
             chunk = loads(payload)
+            _take_ticket(self.gate, chunk_id)
             start = time.time()
             generated = self.processor.generate(chunk)
             out["gen_end"].append(time.time())
@@ -105,14 +156,16 @@ class VerifyStage:
 class WholeChunkStage:
     """For a plain `process(chunk)` callable that has no separate generate/verify stages."""
 
-    def __init__(self, process_blob: bytes) -> None:
+    def __init__(self, process_blob: bytes, gate: Any = None) -> None:
         self.process = loads(process_blob)
+        self.gate = gate
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         info = worker_info()
         out: dict[str, list[Any]] = {k: [] for k in ("chunk_id", "payload", "gen_start", "gen_end", "worker",
                                                      "gpu_ids", "verify_s")}
         for chunk_id, payload in zip(_column(batch, "chunk_id"), _column(batch, "payload")):
+            _take_ticket(self.gate, chunk_id)
             start = time.time()
             result = self.process(loads(payload))
             end = time.time()

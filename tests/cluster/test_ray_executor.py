@@ -51,6 +51,27 @@ def test_ray_and_local_executors_write_the_same_tables(ray_session, scripted_con
     assert stats.max_in_flight <= 6
 
 
+@pytest.mark.parametrize("cap", [1, 3])
+def test_chunks_in_flight_never_exceed_the_cap(ray_session, scripted_config, tmp_path, monkeypatch, cap):
+    """Scripted generation is instant and verification is not, so without the cap chunks pile up
+    between the stages (bounded only by object-store bytes)."""
+    cfg = load_config(scripted_config(run_id=f"cap{cap}", count=60, n=4, chunk_size=2), {"run.executor": "ray"})
+    cfg.run.executor_options = {"max_chunks_in_flight": cap, "verify_workers": 1}
+    made = capture_executor(monkeypatch)
+    report = run_sampling(cfg)
+    stats = made["ex"].stats
+    assert report.summary["candidates"] == 240 and stats.committed == 30
+    assert 1 <= stats.max_in_flight <= cap and stats.gate_peak == cap, (stats.max_in_flight, stats.gate_peak)
+
+
+def test_no_count_bound_when_the_cap_is_zero(ray_session, scripted_config, monkeypatch):
+    cfg = load_config(scripted_config(run_id="nocap", count=40, n=2, chunk_size=2), {"run.executor": "ray"})
+    cfg.run.executor_options = {"max_chunks_in_flight": 0}
+    made = capture_executor(monkeypatch)
+    assert run_sampling(cfg).summary["candidates"] == 80
+    assert made["ex"].stats.gate_peak == 0 and made["ex"].stats.committed == 20
+
+
 def test_generation_replicas_get_distinct_gpus(ray_session, scripted_config, monkeypatch):
     cfg = load_config(scripted_config(run_id="gpus", count=16, n=2, chunk_size=2,
                                       extra="[generation.options]\ndelay_s = 0.05"),
