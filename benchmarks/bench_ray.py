@@ -126,9 +126,10 @@ def start_ray(num_cpus: int, budget_gib: float | None) -> float:
 
 
 def throughput(args, tmp: Path) -> None:
+    cap = {} if args.max_chunks_in_flight is None else {"max_chunks_in_flight": args.max_chunks_in_flight}
     variants = {"local": ("local", {}),
-                "ray, 1 verify worker": ("ray", {"verify_workers": 1}),
-                "ray, 2 verify workers": ("ray", {"verify_workers": 2})}
+                "ray, 1 verify worker": ("ray", {"verify_workers": 1, **cap}),
+                "ray, 2 verify workers": ("ray", {"verify_workers": 2, **cap})}
     rates: dict[str, list[float]] = {name: [] for name in variants}
     steady: dict[str, list[float]] = {name: [] for name in variants}
     startup: dict[str, list[float]] = {name: [] for name in variants}
@@ -173,12 +174,15 @@ def throughput(args, tmp: Path) -> None:
 def big_run(args, tmp: Path) -> None:
     # half the budget is the object store (and Ray Data's limit), the rest is for the processes
     options = {"verify_workers": 1, "memory_budget_gib": args.memory_budget_gib / 2}
+    if args.max_chunks_in_flight is not None:
+        options["max_chunks_in_flight"] = args.max_chunks_in_flight
     cfg = config(tmp, "big", args.big, args.n, args.chunk, 0.0, "ray", options)
     with PeakMemory() as mem:
         wall, candidates, ex = timed_run(cfg)
     budget = args.memory_budget_gib * 2**30
     print(f"\n{args.big} problems x n={args.n} on Ray (chunk {args.chunk}): {candidates} candidates in {wall:.0f} s "
-          f"= {candidates / wall:.0f}/s, {ex.stats.committed} chunks committed, max {ex.stats.max_in_flight} in flight")
+          f"= {candidates / wall:.0f}/s, {ex.stats.committed} chunks committed, max {ex.stats.max_in_flight} in flight "
+          f"(cap {args.max_chunks_in_flight if args.max_chunks_in_flight is not None else 'default'})")
     print(f"peak PSS of the process tree: {mem.peak / 2**30:.2f} GiB over {mem.peak_procs} processes "
           f"({mem.samples} samples); budget {args.memory_budget_gib:g} GiB -> "
           f"{'within budget' if mem.peak <= budget else 'OVER BUDGET'}")
@@ -193,6 +197,8 @@ def main() -> None:
     parser.add_argument("--gen-delay", type=float, default=0.0, help="scripted seconds per problem (a GPU stand-in)")
     parser.add_argument("--domain", choices=["math", "code"], default="math",
                         help="code: verification in the sandbox (~ms per candidate) instead of math (~0.1 ms)")
+    parser.add_argument("--max-chunks-in-flight", type=int, default=None,
+                        help="the Ray executor's in-flight cap (default: its own, 8 per actor; 0: bytes only)")
     parser.add_argument("--big", type=int, default=0, help="run the N-problem memory benchmark instead")
     parser.add_argument("--memory-budget-gib", type=float, default=6.0)
     args = parser.parse_args()
