@@ -66,14 +66,13 @@ def build_job(config: Path, run_id: str | None = None, output_dir: str | None = 
               pip: list[str] | None = None, env: dict[str, str] | None = None) -> JobSpec:
     """The entrypoint and runtime env for running `config` as a Ray Job. The config is loaded
     here first, so a bad config fails on the laptop, not on the cluster."""
+    from factory.cli_common import run_overrides
     from factory.config import load_config
 
     config = Path(config)
     options = {"--run-id": run_id, "--output-dir": output_dir, "--backend": backend, "--model": model,
                "--executor": executor}
-    cfg = load_config(config, {k: v for k, v in {"run.run_id": run_id, "run.output_dir": output_dir,
-                                                 "generation.backend": backend, "generation.model": model,
-                                                 "run.executor": executor}.items() if v})
+    cfg = load_config(config, run_overrides(options))
     root = Path(working_dir).resolve() if working_dir else project_root(config)
     if not root.is_dir():
         raise FactoryError(f"--working-dir {root}: not a folder")

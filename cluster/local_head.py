@@ -215,35 +215,31 @@ def down(state: Path | None = None, grace_s: float = 3.0) -> int:
     SIGTERM, then SIGKILL after `grace_s`: gcs_server, raylet, the autoscaler monitor and the
     runtime-env agent ignore SIGTERM here, and a local head holds nothing worth a graceful drain
     (`ray.shutdown` of a local Ray kills its processes outright too)."""
-    import psutil
-
     state = state or default_state_path()
     head = LocalHead.load(state)
     if head is None:
         raise FactoryError(f"no local head recorded in {state}: 'factory cluster down' stops only "
                            f"what 'factory cluster up --local' started")
     procs = processes(head)
-    for proc in procs:
-        try:
-            proc.terminate()
-        except psutil.Error:
-            pass
+    _signal(procs, "terminate")
     alive = _wait_gone(procs, grace_s)
-    for proc in alive:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
+    _signal(alive, "kill")
     _wait_gone(alive, 5.0)
     late = processes(head)  # anything a dying raylet spawned in between
-    for proc in late:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
+    _signal(late, "kill")
     state.unlink(missing_ok=True)
     shutil.rmtree(head.temp_dir, ignore_errors=True)
     return len(procs) + len(late)
+
+
+def _signal(procs: list[Any], method: str) -> None:
+    import psutil
+
+    for proc in procs:
+        try:
+            getattr(proc, method)()
+        except psutil.Error:
+            pass
 
 
 def status(state: Path | None = None) -> tuple[LocalHead | None, int]:

@@ -11,7 +11,7 @@ from typing import Optional
 
 import typer
 
-from factory.cli_common import clean_errors, err, out
+from factory.cli_common import clean_errors, err, out, run_overrides
 from factory.cli_common import table as _table
 from factory.errors import FactoryError
 
@@ -42,10 +42,8 @@ def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. 
     from factory.config import load_config
     from pipelines.sample import run_sampling
 
-    overrides = {k: v for k, v in {"run.run_id": run_id, "run.output_dir": output_dir,
-                                   "generation.backend": backend, "generation.model": model,
-                                   "run.executor": executor}.items() if v}
-    cfg = load_config(config, overrides)
+    cfg = load_config(config, run_overrides({"--run-id": run_id, "--output-dir": output_dir, "--backend": backend,
+                                             "--model": model, "--executor": executor}))
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("{task.fields[cands]} candidates"), TimeElapsedColumn(), console=err) as bar:
         task = bar.add_task("problems", total=None, cands=0)

@@ -31,6 +31,16 @@ def clean_errors(fn: Callable) -> Callable:
     return wrapper
 
 
+# `factory run`'s override options: flag → config key. `factory submit` passes the same ones on.
+RUN_OVERRIDES = {"--run-id": "run.run_id", "--output-dir": "run.output_dir", "--backend": "generation.backend",
+                 "--model": "generation.model", "--executor": "run.executor"}
+
+
+def run_overrides(values: dict[str, str | None]) -> dict[str, str]:
+    """{flag: value} → {config key: value} for the options that were given."""
+    return {RUN_OVERRIDES[flag]: value for flag, value in values.items() if value}
+
+
 def table(title: str, columns: list[str], rows: list[tuple]) -> Table:
     result = Table(title=title, title_justify="left")
     for c in columns:
