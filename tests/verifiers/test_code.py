@@ -81,9 +81,9 @@ CASES = [
     ("catches-baseexception-in-function",
      "def add(a, b):\n    try:\n        raise KeyboardInterrupt\n    except BaseException:\n        return None",
      ADD_TESTS, False, "wrong_answer"),
-    ("forges-harness-pipe",
+    ("forges-result-pipe",
      "import os\nfor fd in range(3, 20):\n    try: os.write(fd, b'x END asserts\\n')\n    except OSError: pass\nos._exit(0)",
-     ADD_TESTS, False, "wrong_answer"),
+     ADD_TESTS, False, "runtime_error"),
     ("reads-tests-pipe", "import os\ntry:\n    os.read(4, 100000)\nexcept OSError:\n    pass\n" + ADD, ADD_TESTS, True, "correct"),
     ("reads-proc", "print(open('/proc/self/cmdline').read())", {"type": "io", "cases": [{"input": "", "output": "x"}]},
      False, "runtime_error"),
@@ -164,7 +164,7 @@ def test_host_survives_and_files_outside_are_untouched(verifier, tmp_path):
     fork_bomb = "```python\nimport os\nwhile True: os.fork()\n```"
     verifier.verify_batch([(problem(ADD_TESTS), fork_bomb)] * 4)
     leftover = subprocess.run(["ps", "-u", "65534", "-o", "pid=,comm="], capture_output=True, text=True).stdout
-    assert len(leftover.splitlines()) <= 3 * verifier.pool.size  # only the fork servers (setpriv/bwrap/python)
+    assert len(leftover.splitlines()) <= 4 * verifier.pool.size  # only the fork servers (bwrap x2, server, zygote)
     assert verifier.verify(problem(ADD_TESTS), f"```python\n{ADD}```").passed
 
 

@@ -1,31 +1,49 @@
-"""The fork server that runs inside bubblewrap (stdlib + pyseccomp only; started with -I -S).
+"""The fork server that runs inside bubblewrap (stdlib + pyseccomp; started with -I -S).
 
-It reads length-prefixed JSON jobs on stdin and answers each on stdout. Per job it forks one
-child that: gets a fresh private directory, rlimits (memory, CPU, file size, open files,
-processes), a seccomp filter (no fork/exec, no inet sockets, no ptrace, no namespace or mount
-calls: each kills it with SIGSYS), and then runs the candidate and, separately, the test
-harness. The child reports each assertion on a private pipe as it is evaluated; the verdict
-is built here from those reports and from how the child ended, never from its exit code or
-its prints alone.
+Processes, per worker:
+
+  server ── reads jobs from the host on fd 0, answers on fd 1, keeps the job's wall clock
+    └─ zygote ── forked before any job is read, so its memory never held a test or another
+         │       candidate; it only forks on request, with the pipes the server passes it
+         └─ A (one per role and job) ── enters fresh mount/pid/ipc namespaces with its own
+              │  size-capped tmpfs /tmp and /dev/shm, reports B's pid and exit status
+              └─ B, pid 1 of that namespace ── reads its own job data from a pipe, then
+                   rlimits, no capabilities, the seccomp allowlist, and the role:
+                   the candidate program (io: as a script; assert: a module serving calls)
+                   or the tests (assert), each in its own B, joined by two pipes only.
+
+The verdict data leaves through the test process's report pipe (or, for io, the program's
+stdout and exit status), which the candidate process never holds. Every clock is here and on
+the host; a job's namespaces die with its B, so nothing outlives a job.
 """
 
+import ctypes
 import json
 import os
 import resource
 import select
 import signal
+import socket
 import struct
 import sys
 import time
 
-HARNESS_FD = 3
-NONCE_FD = 4
+CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAP_AMBIENT = 1, 38, 22, 47
+MAX_JOB_BYTES = 64 << 20
+REPORT_CAP = 64 << 10
+DISABLED = tuple(filter(None, os.environ.get("FACTORY_SANDBOX_DISABLE", "").split(",")))
 
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+# ---------------------------------------------------------------- framing -------------------
 
 def _read_exact(fd, size):
     chunks, left = [], size
     while left:
-        chunk = os.read(fd, left)
+        chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             return None
         chunks.append(chunk)
@@ -34,11 +52,13 @@ def _read_exact(fd, size):
 
 
 def read_msg(fd):
-    """Protocol on raw fds 0/1: sys.stdin/sys.stdout stay untouched (and empty) for the child."""
     head = _read_exact(fd, 4)
     if head is None:
         return None
-    body = _read_exact(fd, struct.unpack("<I", head)[0])
+    size = struct.unpack("<I", head)[0]
+    if size > MAX_JOB_BYTES:
+        return None
+    body = _read_exact(fd, size)
     return None if body is None else json.loads(body.decode())
 
 
@@ -49,234 +69,338 @@ def write_msg(fd, obj):
         data = data[os.write(fd, data):]
 
 
-# ---------------------------------------------------------------- the child ------------------
-
-def build_seccomp_program(server_pid):
-    """Compile the child's filter once per server (libseccomp takes ~3 ms; loading takes µs)."""
-    import tempfile
-
-    import pyseccomp as sc
-
-    kill = sc.KILL_PROCESS if hasattr(sc, "KILL_PROCESS") else sc.KILL
-    f = sc.SyscallFilter(defaction=sc.ALLOW)
-    for name in ("fork", "vfork", "execve", "execveat", "ptrace", "process_vm_readv", "process_vm_writev",
-                 "mount", "umount2", "unshare", "setns", "chroot", "pivot_root", "bpf", "perf_event_open",
-                 "keyctl", "add_key", "request_key", "kexec_load", "init_module", "finit_module",
-                 "delete_module", "reboot", "swapon", "swapoff", "tee", "splice", "vmsplice",
-                 "io_uring_setup", "userfaultfd", "personality", "setsid", "setpgid", "tkill"):
-        try:
-            f.add_rule(kill, name)
-        except Exception:  # a syscall this kernel/arch lacks
-            pass
-    # clone is allowed only for threads; clone3 cannot be filtered by flags, so make glibc fall back.
-    clone_thread = 0x00010000
-    f.add_rule(kill, "clone", sc.Arg(0, sc.MASKED_EQ, clone_thread, 0))
-    f.add_rule(sc.ERRNO(38), "clone3")
-    for family in (2, 10, 16, 17):  # AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
-        f.add_rule(kill, "socket", sc.Arg(0, sc.EQ, family))
-    # Signals only to itself: not to the fork server, the namespace's init, a process group or
-    # everyone (pid <= 0). Each server has one child at a time, so no other target exists.
-    for name in ("kill", "tgkill", "rt_sigqueueinfo"):
-        for pid in (server_pid, 1, 0):
-            f.add_rule(kill, name, sc.Arg(0, sc.EQ, pid))
-        f.add_rule(kill, name, sc.Arg(0, sc.MASKED_EQ, 0x80000000, 0x80000000))
-    with tempfile.TemporaryFile() as fh:
-        f.export_bpf(fh)
-        fh.seek(0)
-        return fh.read()
-
+# ---------------------------------------------------------------- B: the sandboxed role -----
 
 class SeccompLoader:
-    """Everything for loading the filter prepared before fork; the child makes two prctl calls."""
+    """Everything for loading the filter is prepared before fork; B makes two prctl calls."""
 
     def __init__(self, program):
-        import ctypes
-
         class SockFprog(ctypes.Structure):
             _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
 
-        self._ctypes = ctypes
-        self._libc = ctypes.CDLL(None, use_errno=True)
-        self._program = program  # keep the buffer alive
+        self._program = program  # keeps the buffer alive
         self._prog = SockFprog(len(program) // 8, program)
         self._ref = ctypes.byref(self._prog)
 
     def load(self):
-        prctl = self._libc.prctl
-        if prctl(38, 1, 0, 0, 0) != 0 or prctl(22, 2, self._ref, 0, 0) != 0:  # NO_NEW_PRIVS, SET_SECCOMP
-            raise OSError(self._ctypes.get_errno(), "seccomp filter could not be loaded")
+        if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or _libc.prctl(PR_SET_SECCOMP, 2, self._ref, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "seccomp filter could not be loaded")
 
 
-def set_limits(limits):
-    mem = int(limits["memory_mb"]) * 2**20
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities():
+    """B inherits the namespace capabilities the server needs for mounts; the role has none."""
+    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
+    if _libc.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
+    _libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
+
+
+def set_limits(limits, role):
+    mem = int(limits["memory_mb"] if role != "tests" else max(2048, limits["memory_mb"])) * 2**20
     cpu = max(1, int(limits["cpu_s"] + 0.999))
-    fsize = int(limits["file_mb"]) * 2**20
-    for res, value in ((resource.RLIMIT_AS, mem), (resource.RLIMIT_CPU, cpu), (resource.RLIMIT_FSIZE, fsize),
-                       (resource.RLIMIT_NOFILE, 64), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, 64)):
+    for res, value in ((resource.RLIMIT_AS, (mem, mem)), (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+                       (resource.RLIMIT_FSIZE, (int(limits["file_mb"]) << 20,) * 2),
+                       (resource.RLIMIT_NOFILE, (64, 64)), (resource.RLIMIT_CORE, (0, 0)),
+                       (resource.RLIMIT_NPROC, (64, 64))):
+        if "rlimits" in DISABLED and res != resource.RLIMIT_CORE:
+            continue
         try:
-            resource.setrlimit(res, (value, value) if res != resource.RLIMIT_CPU else (cpu, cpu + 1))
+            resource.setrlimit(res, value)
         except (ValueError, OSError):
             pass
 
 
-def child_main(job, workdir, fds, program):
-    stdin_r, stdout_w, stderr_w, harness_w, nonce_r = fds
-    os.chdir(workdir)
-    os.dup2(stdin_r, 0)
-    os.dup2(stdout_w, 1)
-    os.dup2(stderr_w, 2)
-    os.dup2(harness_w, HARNESS_FD)
-    os.dup2(nonce_r, NONCE_FD)
-    os.closerange(NONCE_FD + 1, 1024)
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+def _read_all(fd, cap):
+    chunks, size = [], 0
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > cap:
+            os._exit(71)
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def role_main(spec, fds, program):
+    """B: pid 1 of fresh namespaces. Its job data arrives only now, after the fork."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    os.setsid()  # kill(0, ...) signals the caller's process group: make it B's own
+    job = json.loads(_read_all(fds[spec["job"]], MAX_JOB_BYTES).decode())
+    targets = spec["targets"]
+    high = [os.dup(fds[i]) for i in range(len(targets))]  # move out of the way, then into place
+    for target, fd in zip(targets, high):
+        os.dup2(fd, target)
+    os.closerange(max(targets) + 1, 4096)
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
-    os.environ["HOME"] = os.environ["TMPDIR"] = workdir  # bwrap --clearenv left only a few
-    # The interpreter's own std streams wrap fds 0-2 and were never used by the server, so
-    # they are empty and now point at this child's pipes.
+    os.chdir("/tmp")
+    os.environ.clear()
+    os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
-    set_limits(job["limits"])
+    set_limits(job["limits"], spec["role"])
+    if "capabilities" not in DISABLED:
+        drop_capabilities()
     program.load()
-    import harness  # loaded before the candidate: it keeps its own references
-
-    harness.run(job, HARNESS_FD, NONCE_FD)  # never returns
-
-
-# ---------------------------------------------------------------- the server -----------------
-
-def make_workdir(job_id):
-    path = "/tmp/job-%s" % job_id
-    os.mkdir(path, 0o700)
-    return path
+    if spec["role"] == "tests":
+        import test_side
+        test_side.run(job)
+    else:
+        import candidate_side
+        (candidate_side.run_io if job["mode"] == "io" else candidate_side.run_module)(job)
+    os._exit(0)
 
 
-def remove_tree(path):
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            try:
-                os.unlink(os.path.join(root, name))
-            except OSError:
-                pass
-        for name in dirs:
-            try:
-                os.rmdir(os.path.join(root, name))
-            except OSError:
-                pass
+# ---------------------------------------------------------------- A: namespaces and status --
+
+def _check(rc, what):
+    if rc != 0:
+        raise OSError(ctypes.get_errno(), what)
+
+
+def enter_namespaces(tmp_mb):
+    if "namespaces" in DISABLED:
+        return
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
+    for path, size in ((b"/tmp", tmp_mb), (b"/dev/shm", 8)):
+        options = ("size=%dm,nr_inodes=4096,mode=1777" % size).encode()
+        _check(_libc.mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, options), "tmpfs")
+
+
+def supervise(spec, fds, program):
+    """A: owns B's namespaces; writes B's pid and then its wait status to the status pipe."""
+    status_fd = fds[spec["status"]]
     try:
-        os.rmdir(path)
-    except OSError:
-        pass
-
-
-def run_job(job, counter, program):
-    limits = job["limits"]
-    workdir = make_workdir(counter)
-    stdin_r, stdin_w = os.pipe()
-    stdout_r, stdout_w = os.pipe()
-    stderr_r, stderr_w = os.pipe()
-    harness_r, harness_w = os.pipe()
-    nonce_r, nonce_w = os.pipe()
-    # The child must not inherit the tests or the nonce in its memory: they reach it only
-    # through the nonce pipe, which the harness drains before the candidate runs.
-    secret = [job.pop("nonce"), job.pop("tests", "")]
-    start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            secret.clear()
-            for fd in (stdin_w, stdout_r, stderr_r, harness_r, nonce_w):
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        enter_namespaces(spec["tmp_mb"])
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(status_fd)
+                role_main(spec, fds, program)
+            finally:
+                os._exit(70)
+        for fd in fds:
+            if fd != status_fd:
                 os.close(fd)
-            child_main(job, workdir, (stdin_r, stdout_w, stderr_w, harness_w, nonce_r), program)
-        finally:
-            os._exit(70)
-    for fd in (stdin_r, stdout_w, stderr_w, harness_w, nonce_r):
-        os.close(fd)
-    # The tests and the nonce go through a pipe the candidate can only drain, never peek (tee/
-    # splice are forbidden): reading them itself leaves the harness without its tests.
-    payload = json.dumps({"nonce": secret[0], "tests": secret[1]}).encode()
-    out = collect(pid, start, limits, stdin_w, job.get("stdin", "").encode(), nonce_w, payload,
-                  stdout_r, stderr_r, harness_r)
-    remove_tree(workdir)
-    return out
+        os.write(status_fd, b"%d\n" % pid)
+        _, status, usage = os.wait4(pid, 0)
+        os.write(status_fd, json.dumps({
+            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000, "rss_kb": usage.ru_maxrss}).encode())
+    except BaseException as exc:
+        os.write(status_fd, json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}).encode())
+    finally:
+        os._exit(0)
 
 
-def collect(pid, start, limits, stdin_w, stdin_data, nonce_w, payload, stdout_r, stderr_r, harness_r):
-    cap = int(limits["output_bytes"])
-    wall = float(limits["wall_s"])
-    bufs = {stdout_r: bytearray(), stderr_r: bytearray(), harness_r: bytearray()}
-    writers = {stdin_w: stdin_data, nonce_w: payload}
+def zygote(sock, program):
+    """Forks an A per request with the fds it is handed; never sees job data."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # A is reaped by the kernel
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 4096, 16)
+        except OSError:
+            os._exit(0)
+        if not msg:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            supervise(json.loads(msg.decode()), fds, program)
+        for fd in fds:
+            os.close(fd)
+        sock.send(b"%d" % pid)
+
+
+# ---------------------------------------------------------------- the server ----------------
+
+class Role:
+    """The server's end of one role: the pipes it reads and writes and the status it awaits."""
+
+    def __init__(self, name, zsock, targets, tmp_mb, payload, shared=()):
+        self.name, self.ends, child = name, {}, []
+        for target, direction in targets:  # "in": the role reads it
+            r, w = os.pipe()
+            self.ends[target] = w if direction == "in" else r
+            child.append(r if direction == "in" else w)
+        child += [fd for _, fd in shared]  # pipes between the two roles; the server keeps none
+        job_r, job_w = os.pipe()
+        status_r, status_w = os.pipe()
+        spec = {"role": name, "targets": [t for t, _ in targets] + [t for t, _ in shared],
+                "job": len(child), "status": len(child) + 1, "tmp_mb": tmp_mb}
+        socket.send_fds(zsock, [json.dumps(spec).encode()], child + [job_r, status_w])
+        self.a_pid = int(zsock.recv(64))
+        for fd in child[: len(targets)] + [job_r, status_w]:
+            os.close(fd)
+        self.job_w, self.status_r = job_w, status_r
+        self.payload = json.dumps(payload).encode()
+        self.b_pid, self.status, self.status_buf = None, None, b""
+
+    def kill(self):
+        for pid in (self.b_pid, self.a_pid):
+            if pid and self.status is None:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def on_status(self, chunk):
+        self.status_buf += chunk
+        head, newline, _ = self.status_buf.partition(b"\n")
+        if newline and self.b_pid is None and head.strip().isdigit():
+            self.b_pid = int(head)
+
+    def finish_status(self):
+        _, _, rest = self.status_buf.partition(b"\n")
+        try:
+            self.status = json.loads(rest.decode()) if rest else {"error": "no status"}
+        except ValueError:
+            self.status = {"error": "bad status"}
+
+
+def run_job(job, zsock):
+    limits = job["limits"]
+    start = time.monotonic()
+    roles = []
+    try:
+        if job["mode"] == "io":
+            roles.append(Role("candidate", zsock, [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                              {"mode": "io", "code": job["code"], "limits": limits}))
+        else:
+            req_r, req_w = os.pipe()  # tests → candidate
+            ans_r, ans_w = os.pipe()  # candidate → tests
+            try:
+                roles.append(Role("candidate", zsock, [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                                  {"mode": "assert", "code": job["code"], "limits": limits},
+                                  shared=[(3, req_r), (4, ans_w)]))
+                roles.append(Role("tests", zsock, [(0, "in"), (1, "out"), (2, "out"), (5, "out")], 16,
+                                  {"tests": job["tests"], "limits": limits}, shared=[(3, req_w), (4, ans_r)]))
+            finally:
+                for fd in (req_r, req_w, ans_r, ans_w):
+                    os.close(fd)
+        return collect(job, roles, start)
+    finally:
+        for role in roles:
+            role.kill()
+
+
+def collect(job, roles, start):
+    """Feed stdin and job data, read outputs, reports and statuses, all under one wall clock."""
+    limits = job["limits"]
+    wall, cap = float(limits["wall_s"]), int(limits["output_bytes"])
+    candidate, tests = roles[0], (roles[1] if len(roles) > 1 else None)
+    writers = {candidate.ends[0]: job.get("stdin", "").encode() if job["mode"] == "io" else b""}
+    if tests:
+        writers[tests.ends[0]] = b""
+    readers, bufs = {}, {}
+    for role in roles:
+        writers[role.job_w] = role.payload
+        readers[role.status_r] = (role, "status")
+        for target in (1, 2, 5):
+            if target in role.ends:
+                readers[role.ends[target]] = (role, target)
+                bufs[(role.name, target)] = bytearray()
     for fd in writers:
         os.set_blocking(fd, False)
-    killed = None
-    open_fds = set(bufs)
-    while open_fds or writers:
+    killed, grace_until = None, None
+    while True:
+        if all(role.status is not None and not any(r is role for r, _ in readers.values()) for role in roles):
+            break
+        if tests and tests.status is not None and grace_until is None:
+            # The tests are decided; the candidate sees EOF and exits. Wait briefly for its
+            # status, which names how it ended when the tests report it gone.
+            grace_until = time.monotonic() + 1.0
+        if grace_until is not None and time.monotonic() >= grace_until:
+            break
         left = wall - (time.monotonic() - start)
         if left <= 0:
             killed = "wall"
             break
-        r, w, _ = select.select(list(open_fds), list(writers), [], min(left, 0.5))
+        if grace_until is not None:
+            left = min(left, grace_until - time.monotonic())
+        r, w, _ = select.select(list(readers) + [0], list(writers), [], max(0.0, min(left, 0.5)))
+        if 0 in r:  # the host is gone (it never writes during a job): leave nothing behind
+            for role in roles:
+                role.kill()
+            os._exit(0)
         for fd in w:
             data = writers[fd]
             try:
-                n = os.write(fd, data[:65536])
-            except (BrokenPipeError, OSError):
+                n = os.write(fd, data[:65536]) if data else 0
+            except OSError:
                 n = len(data)
             writers[fd] = data = data[n:]
             if not data:
                 os.close(fd)
                 del writers[fd]
         for fd in r:
+            role, kind = readers[fd]
             chunk = os.read(fd, 65536)
             if not chunk:
-                open_fds.discard(fd)
+                os.close(fd)
+                del readers[fd]
+                if kind == "status":
+                    role.finish_status()
                 continue
-            bufs[fd] += chunk
-            if len(bufs[stdout_r]) + len(bufs[stderr_r]) > cap or len(bufs[harness_r]) > cap:
+            if kind == "status":
+                role.on_status(chunk)
+                continue
+            buf = bufs[(role.name, kind)]
+            buf += chunk
+            if role is candidate and len(bufs[("candidate", 1)]) + len(bufs[("candidate", 2)]) > cap:
                 killed = "output"
-                break
+            elif role is tests and kind != 5 and len(buf) > REPORT_CAP:
+                del buf[:-4096]  # the tests' own prints are not kept
+            elif kind == 5 and len(buf) > REPORT_CAP:
+                killed = "report"
         if killed:
             break
-        if not open_fds and not writers:
-            break
-    if killed:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for fd in list(writers):
+    for fd in list(writers) + list(readers):
         os.close(fd)
-    _, status, usage = os.wait4(pid, 0)
-    for fd in bufs:
-        os.close(fd)
-    return {
-        "killed": killed,
-        "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "stdout": bufs[stdout_r][:cap].decode("utf-8", "replace"),
-        "stderr": bufs[stderr_r][-4000:].decode("utf-8", "replace"),
-        "harness": bufs[harness_r][:cap].decode("utf-8", "replace"),
-        "wall_ms": (time.monotonic() - start) * 1000,
-        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
-        "max_rss_kb": usage.ru_maxrss,
-    }
+    out = {"killed": killed, "wall_ms": (time.monotonic() - start) * 1000,
+           "candidate": {"status": candidate.status, "stdout": bufs[("candidate", 1)][:cap].decode("utf-8", "replace"),
+                         "stderr": bufs[("candidate", 2)][-4000:].decode("utf-8", "replace")}}
+    if tests:
+        out["tests"] = {"status": tests.status, "report": bufs[("tests", 5)].decode("utf-8", "replace"),
+                        "stderr": bufs[("tests", 2)][-4000:].decode("utf-8", "replace")}
+    return out
 
 
 def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import harness  # noqa: F401  (import once here: every child inherits it, ~0 ms per job)
-    import pyseccomp  # noqa: F401
+    import candidate_side  # noqa: F401  (imported once: every role inherits it)
+    import policy
+    import test_side  # noqa: F401
+    import wire  # noqa: F401
 
-    # A child that exits before reading its stdin must give EPIPE here, not kill the server.
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    program = SeccompLoader(build_seccomp_program(os.getpid()))
+    program = SeccompLoader(policy.build(DISABLED))
+    server_sock, zygote_sock = socket.socketpair()
+    if os.fork() == 0:
+        server_sock.close()
+        os.closerange(0, 2)
+        zygote(zygote_sock, program)
+    zygote_sock.close()
     write_msg(1, {"ready": True})
-    counter = 0
     while True:
         job = read_msg(0)
         if job is None:
             return
-        counter += 1
         try:
-            result = run_job(job, counter, program)
+            result = run_job(job, server_sock)
         except Exception as exc:  # report, keep serving
             result = {"error": "%s: %s" % (type(exc).__name__, exc)}
         result["id"] = job.get("id")

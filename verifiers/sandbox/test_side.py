@@ -1,0 +1,458 @@
+"""Runs inside the test process's own sandbox (stdlib only): the tests, against proxies of the
+candidate's names, and the verdict.
+
+The candidate lives in another process. Its module-level names arrive as plain data or as
+handles; a call sends plain-data arguments through the wire format and gets back the result,
+the arguments after the call (in-place APIs) or the exception the candidate raised. Only data
+crosses, decoded into builtin and stdlib types, so nothing the candidate does runs here.
+
+Semantics, stated plainly (also in the README):
+- Plain data compares as Python compares it; stdlib types (Counter, namedtuple, Fraction,
+  OrderedDict, deque, Decimal) are rebuilt as the real types, so a Counter equals a dict.
+- A handle compared with data (==, !=, <, <=, >, >=) is replaced by its plain value (only for
+  objects of builtin subclasses); an object with no plain value is equal to no data.
+- Two handles compare in the candidate process (the test compares the candidate's own objects).
+- `is` / `is not` are identity here: one remote object is always the same handle.
+- Truth: a plain value's truth; a candidate object without __bool__/__len__ is true (Python's
+  default); a candidate-defined __bool__/__len__ is not trusted and the assertion errors.
+- Float tolerance only where the test asks for it (math.isclose, abs(a - b) < eps...).
+- Data crosses by value: a list passed to the candidate is copied; after the call the
+  candidate's version of each list/dict/set/bytearray argument is copied back in place.
+- Test-side functions cannot be passed to the candidate (version 1 has no callbacks).
+"""
+
+import ast
+import builtins
+import json
+import os
+import sys
+import types
+
+import wire
+
+RPC_OUT, RPC_IN, REPORT = 3, 4, 5
+
+
+class CandidateGone(BaseException):
+    """The candidate process closed its channel or died; not catchable by `except Exception`."""
+
+
+class Untrusted(AssertionError):
+    """A check the test process cannot decide on data alone fails like an assertion."""
+
+
+class ProtocolBroken(BaseException):
+    """The candidate answered with something that is not the wire format."""
+
+
+class Channel:
+    def __init__(self):
+        self.handles = {}
+
+    def request(self, message):
+        try:
+            wire.send(RPC_OUT, message, os.write)
+        except (BrokenPipeError, OSError):
+            raise CandidateGone("the candidate process is gone") from None
+        try:
+            answer = wire.recv(RPC_IN, os.read)
+        except wire.WireError as exc:
+            raise ProtocolBroken(str(exc)) from None
+        except OSError:
+            answer = None
+        if answer is None:
+            raise CandidateGone("the candidate process is gone")
+        if type(answer) is not list or not answer or type(answer[0]) is not str:
+            raise ProtocolBroken("malformed answer")
+        if answer[0] == "exc":
+            raise _remote_exception(answer)
+        return answer
+
+    def decode(self, node):
+        try:
+            return wire.Decoder(self._handle).decode(node)
+        except wire.WireError as exc:
+            raise ProtocolBroken(str(exc)) from None
+
+    def encode(self, value):
+        try:
+            return wire.Encoder(_encode_handle).encode(value)
+        except wire.Unencodable as exc:
+            raise TypeError("only plain data and candidate objects can be passed to the candidate: %s" % exc) from None
+
+    def _handle(self, args):
+        if len(args) != 3 or type(args[0]) is not int or type(args[1]) is not str or type(args[2]) is not str:
+            raise wire.WireError("bad handle")
+        hid = args[0]
+        handle = self.handles.get(hid)
+        if handle is None:
+            handle = self.handles[hid] = Handle(self, hid, args[1][:100], args[2][:120])
+        return handle
+
+    def value(self, message):
+        answer = self.request(message)
+        if answer[0] != "ok" or len(answer) < 2:
+            raise ProtocolBroken("malformed answer")
+        return self.decode(answer[1])
+
+
+def _encode_handle(value):
+    if type(value) is Handle:
+        return ["h", object.__getattribute__(value, "_id"), "", ""]
+    raise wire.Unencodable("%s is not plain data" % type(value).__name__)
+
+
+_EXC_CACHE = {}
+
+
+def _remote_exception(answer):
+    names = answer[1] if len(answer) > 1 and type(answer[1]) is list else []
+    names = [n for n in names if type(n) is str][:50] or ["Exception"]
+    message = answer[2] if len(answer) > 2 and type(answer[2]) is str else ""
+    base = next((getattr(builtins, n) for n in names[1:] + names[:1]
+                 if isinstance(getattr(builtins, n, None), type) and issubclass(getattr(builtins, n), BaseException)),
+                Exception)
+    if base is StopIteration:
+        base = RuntimeError  # a StopIteration escaping a call would silently end a test loop
+    key = (names[0], base)
+    cls = _EXC_CACHE.get(key)
+    if cls is None:
+        cls = _EXC_CACHE[key] = type(names[0] if names[0].isidentifier() else "CandidateError", (base,),
+                                     {"__factory_remote__": True})
+    return cls(message)
+
+
+_NO_VALUE = object()
+
+
+def _get(handle, name):
+    return object.__getattribute__(handle, name)
+
+
+class Handle:
+    """A candidate object that stays in the candidate process."""
+
+    __slots__ = ("_ch", "_id", "_type", "_kind", "__weakref__")
+
+    def __init__(self, channel, hid, type_name, kind):
+        object.__setattr__(self, "_ch", channel)
+        object.__setattr__(self, "_id", hid)
+        object.__setattr__(self, "_type", type_name)
+        object.__setattr__(self, "_kind", kind)
+
+    # ----- plumbing
+    def _plain(self):
+        answer = _get(self, "_ch").request(["value", _get(self, "_id")])
+        return _get(self, "_ch").decode(answer[1]) if answer[0] == "ok" else _NO_VALUE
+
+    def _binary(self, name, left, right):
+        ch = _get(self, "_ch")
+        return ch.value(["binary", name, ch.encode(left), ch.encode(right)])
+
+    def _unary(self, name):
+        return _get(self, "_ch").value(["unary", name, _get(self, "_id")])
+
+    def _compare(self, other, name, op):
+        if type(other) is Handle:
+            return self._binary(name, self, other)
+        mine = self._plain()
+        if mine is _NO_VALUE:
+            return NotImplemented
+        return op(mine, other)
+
+    # ----- attributes and calls
+    def __getattr__(self, name):
+        return _get(self, "_ch").value(["getattr", _get(self, "_id"), name])
+
+    def __setattr__(self, name, value):
+        ch = _get(self, "_ch")
+        ch.value(["setattr", _get(self, "_id"), name, ch.encode(value)])
+
+    def __delattr__(self, name):
+        _get(self, "_ch").value(["delattr", _get(self, "_id"), name])
+
+    def __call__(self, *args, **kwargs):
+        ch = _get(self, "_ch")
+        answer = ch.request(["call", _get(self, "_id"), [ch.encode(a) for a in args],
+                             [[k, ch.encode(v)] for k, v in kwargs.items()]])
+        if answer[0] != "ok" or len(answer) != 3 or type(answer[2]) is not list:
+            raise ProtocolBroken("malformed call answer")
+        for pair in answer[2]:
+            if type(pair) is not list or len(pair) != 2:
+                raise ProtocolBroken("malformed argument update")
+            key, new = pair[0], ch.decode(pair[1])
+            old = args[key] if type(key) is int and 0 <= key < len(args) else kwargs.get(key) if type(key) is str else None
+            _update_in_place(old, new)
+        return ch.decode(answer[1])
+
+    def __instancecheck__(self, obj):
+        ch = _get(self, "_ch")
+        return ch.value(["isinstance", ch.encode(obj), _get(self, "_id")]) is True
+
+    # ----- comparisons and truth
+    def __eq__(self, other):
+        return self._compare(other, "eq", lambda a, b: a == b)
+
+    def __ne__(self, other):
+        result = self._compare(other, "ne", lambda a, b: a != b)
+        return True if result is NotImplemented and type(other) is not Handle else result
+
+    def __lt__(self, other):
+        return self._compare(other, "lt", lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, "le", lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, "gt", lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, "ge", lambda a, b: a >= b)
+
+    def __hash__(self):
+        return hash(("factory-handle", _get(self, "_id")))
+
+    def __bool__(self):
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            return bool(mine)
+        if _get(self, "_ch").value(["truth", _get(self, "_id")]) is True:
+            return True
+        raise Untrusted("the truth value of a %s (a candidate-defined __bool__/__len__) is not trusted"
+                        % _get(self, "_type"))
+
+    def __contains__(self, item):
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            return item in mine
+        return self._binary("contains", self, item) is True
+
+    # ----- containers and iteration
+    def __len__(self):
+        n = self._unary("len")
+        if type(n) is not int or n < 0:
+            raise TypeError("len() of a candidate object returned %r" % type(n).__name__)
+        return n
+
+    def __getitem__(self, key):
+        return self._binary("getitem", self, key)
+
+    def __setitem__(self, key, value):
+        ch = _get(self, "_ch")
+        ch.value(["setitem", _get(self, "_id"), ch.encode(key), ch.encode(value)])
+
+    def __delitem__(self, key):
+        ch = _get(self, "_ch")
+        ch.value(["delitem", _get(self, "_id"), ch.encode(key)])
+
+    def __iter__(self):
+        iterator = self._unary("iter")
+        if type(iterator) is not Handle:
+            return iter(iterator)
+        return _RemoteIterator(iterator)
+
+    def __next__(self):
+        items, done = _take(self, 1)
+        if not items:
+            raise StopIteration
+        return items[0]
+
+    def __reversed__(self):
+        return iter(self._unary("reversed"))
+
+    def __repr__(self):
+        text = self._unary("repr")
+        return text if type(text) is str else "<candidate %s>" % _get(self, "_type")
+
+    def __str__(self):
+        text = self._unary("str")
+        return text if type(text) is str else "<candidate %s>" % _get(self, "_type")
+
+    def __int__(self):
+        return int(self._plain_or_error())
+
+    def __index__(self):
+        value = self._plain_or_error()
+        if type(value) is not int:
+            raise TypeError("not an integer")
+        return value
+
+    def __float__(self):
+        return float(self._plain_or_error())
+
+    def __format__(self, spec):
+        return format(self._plain_or_error() if spec else str(self), spec)
+
+    def _plain_or_error(self):
+        mine = self._plain()
+        if mine is _NO_VALUE:
+            raise TypeError("a %s has no plain value" % _get(self, "_type"))
+        return mine
+
+    def __neg__(self):
+        return self._unary("neg")
+
+    def __pos__(self):
+        return self._unary("pos")
+
+    def __abs__(self):
+        return self._unary("abs")
+
+    def __invert__(self):
+        return self._unary("invert")
+
+
+def _binary_pair(name):
+    def forward(self, other):
+        return self._binary(name, self, other)
+
+    def reflected(self, other):
+        return self._binary(name, other, self)
+    return forward, reflected
+
+
+for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor", "lshift", "rshift", "matmul"):
+    _dunder = _op.rstrip("_")
+    _f, _r = _binary_pair(_op)
+    setattr(Handle, "__%s__" % _dunder, _f)
+    setattr(Handle, "__r%s__" % _dunder, _r)
+
+
+def _take(handle, count):
+    ch = _get(handle, "_ch")
+    answer = ch.request(["next", _get(handle, "_id"), count])
+    if answer[0] != "ok" or len(answer) != 3 or type(answer[2]) is not bool:
+        raise ProtocolBroken("malformed next answer")
+    items = ch.decode(answer[1])
+    if type(items) is not list:
+        raise ProtocolBroken("malformed next answer")
+    return items, answer[2]
+
+
+class _RemoteIterator:
+    """Pulls a candidate iterator in batches (one round trip per 256 items)."""
+
+    def __init__(self, handle):
+        self.handle, self.buffer, self.done = handle, [], False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if not self.buffer and not self.done:
+            items, self.done = _take(self.handle, 256)
+            self.buffer = items[::-1]
+        if not self.buffer:
+            raise StopIteration
+        return self.buffer.pop()
+
+
+def _update_in_place(old, new):
+    """Copy the candidate's version of a mutable argument back into the test's object."""
+    if type(old) is list and type(new) is list:
+        if len(old) == len(new):
+            for i, (o, n) in enumerate(zip(old, new)):
+                if type(o) in (list, dict) and type(o) is type(n):
+                    _update_in_place(o, n)
+                elif not (o is n or (type(o) is type(n) and _same(o, n))):
+                    old[i] = n
+        else:
+            old[:] = new
+    elif isinstance(old, dict) and isinstance(new, dict):
+        old.clear()
+        old.update(new)
+    elif type(old) is set and type(new) is set:
+        old.clear()
+        old.update(new)
+    elif type(old) is bytearray and type(new) is bytearray:
+        old[:] = new
+
+
+def _same(a, b):
+    try:
+        return a == b
+    except Exception:
+        return False
+
+
+# ---------------------------------------------------------------- the tests -----------------
+
+class _CountAsserts(ast.NodeTransformer):
+    """After each assert, count it: an assert that was never reached does not count as held."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def visit_Assert(self, node):
+        self.generic_visit(node)
+        if node.msg is None:
+            text = ast.get_source_segment(self.source, node.test) or "assertion"
+            node.msg = ast.copy_location(ast.Constant(text[:300]), node)
+        count = ast.parse("__factory_asserts__[0] += 1").body[0]
+        return [node, ast.copy_location(count, node)]
+
+
+def _namespace(channel, names):
+    ns = {"__name__": "__main__", "__builtins__": builtins}
+    solution = types.ModuleType("solution")
+    for entry in names:
+        if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not str:
+            raise ProtocolBroken("malformed name table")
+        value = channel.decode(entry[1])
+        kind = _get(value, "_kind") if type(value) is Handle else ""
+        if kind.startswith("module:") and kind[7:].split(".")[0] in sys.stdlib_module_names:
+            try:
+                value = __import__(kind[7:], fromlist=["_"])  # the test process's own copy
+            except ImportError:
+                pass
+        ns[entry[0]] = value
+        setattr(solution, entry[0], value)
+    sys.modules["solution"] = solution
+    return ns
+
+
+def _report(status, asserts=0, detail=""):
+    data = json.dumps({"status": status, "asserts": asserts, "detail": str(detail)[:2000]}).encode()
+    while data:
+        data = data[os.write(REPORT, data):]
+    os._exit(0)
+
+
+def _describe(exc):
+    try:
+        return "%s: %s" % (type(exc).__name__, str(exc)[:500])
+    except BaseException:
+        return type(exc).__name__
+
+
+def run(job):
+    try:
+        source = job["tests"]
+        tree = ast.parse(source, "tests.py")
+        tree = ast.fix_missing_locations(_CountAsserts(source).visit(tree))
+        compiled = compile(tree, "tests.py", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        _report("bad_tests", detail=_describe(exc))
+    channel = Channel()
+    counter = [0]
+    try:
+        hello = wire.recv(RPC_IN, os.read)
+        if hello is None:
+            _report("gone", detail="the candidate did not complete before the tests")
+        if type(hello) is not list or len(hello) != 3 or hello[:2] != ["hello", wire.VERSION] or type(hello[2]) is not list:
+            raise ProtocolBroken("bad hello")
+        ns = _namespace(channel, hello[2])
+        ns["__factory_asserts__"] = counter
+        exec(compiled, ns)
+    except CandidateGone as exc:
+        _report("gone", counter[0], exc)
+    except (ProtocolBroken, wire.WireError) as exc:
+        _report("protocol", counter[0], exc)
+    except AssertionError as exc:
+        if getattr(type(exc), "__factory_remote__", False):
+            _report("candidate_error", counter[0], _describe(exc))
+        _report("assert", counter[0], exc)
+    except BaseException as exc:
+        status = "candidate_error" if getattr(type(exc), "__factory_remote__", False) else "test_error"
+        _report(status, counter[0], _describe(exc))
+    _report("pass" if counter[0] else "no_asserts", counter[0])
