@@ -1,9 +1,10 @@
 """Code answers: extract the program from the completion and run it against the problem's
-tests in the sandbox, one fresh isolated process per test case.
+tests in the sandbox (verifiers/sandbox), fresh isolated processes per test case.
 
 Tests (Problem.tests, JSON) are a list of specs, or one spec:
-  {"type": "assert", "code": "assert f(2) == 4"}       run after the candidate, same program
-  {"type": "io", "cases": [{"input": "1 2", "output": "3"}]}   stdin in, stdout compared
+  {"type": "assert", "code": "assert f(2) == 4"}   run in a separate test process, against
+                                                   proxies of the program's module-level names
+  {"type": "io", "cases": [{"input": "1 2", "output": "3"}]}   stdin in, stdout compared on the host
 `score` is the fraction of test cases passed; the verdict reason is the first failure's.
 """
 
@@ -18,8 +19,9 @@ from schemas import Problem
 from verifiers.base import VERIFIERS, Outcome
 from verifiers.sandbox import Execution, Limits, SandboxPool
 
-VERSION = "0.1"
+VERSION = "2.0"
 MAX_CODE_CHARS = 100_000
+MAX_TEXT_CHARS = 400_000  # checked before any regex, parse or compile of the candidate
 _FENCE = re.compile(r"```[ \t]*(?P<lang>[A-Za-z0-9_+-]*)[ \t]*\n(?P<body>.*?)```", re.S)
 
 
@@ -32,9 +34,11 @@ def extract_code(text: str) -> str | None:
             return chosen[-1]
     if blocks:
         return None  # only blocks in other languages
+    if len(text) > MAX_CODE_CHARS:
+        return None
     try:
-        compile(text, "<candidate>", "exec")
-    except (SyntaxError, ValueError):
+        compile(text, "<candidate>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return text
 
@@ -115,7 +119,11 @@ class CodeVerifier:
         return [o for o in outcomes if o is not None]
 
     def _prepare(self, problem: Problem, text: str) -> Outcome | list[Execution]:
-        if not isinstance(text, str) or "\x00" in text:
+        if not isinstance(text, str):
+            return Outcome(False, "bad_output", details="binary or non-text candidate")
+        if len(text) > MAX_TEXT_CHARS:
+            return Outcome(False, "bad_output", details=f"candidate of {len(text)} chars is over the {MAX_TEXT_CHARS}-char cap")
+        if "\x00" in text:
             return Outcome(False, "bad_output", details="binary or non-text candidate")
         try:
             cases = parse_tests(problem.tests)

@@ -92,11 +92,12 @@ CASES = [
     ("ignores-signals-and-spins",
      "import signal\nfor s in (signal.SIGTERM, signal.SIGXCPU, signal.SIGINT, signal.SIGALRM):\n    signal.signal(s, signal.SIG_IGN)\nwhile True: pass",
      ADD_TESTS, False, "timeout"),
-    ("kills-the-fork-server", "import os\nos.kill(os.getppid(), 9)", ADD_TESTS, False, "sandbox_violation"),
+    # the parent is the zygote, pid 1 of the role's pid namespace: the kernel drops the signal
+    ("kills-the-fork-server", "import os\nos.kill(os.getppid(), 9)", ADD_TESTS, False, "runtime_error"),
     # --- isolation: each attack is a verdict, not a dead host ---
     ("fork-bomb", "import os\nwhile True:\n    os.fork()", ADD_TESTS, False, "sandbox_violation"),
     ("memory-bomb", "x = bytearray(8 * 1024 ** 3)", ADD_TESTS, False, "memory"),
-    ("memory-growth", "a = []\nwhile True:\n    a.append(' ' * 10 ** 7)", ADD_TESTS, False, "memory"),
+    ("memory-growth", "a = []\nwhile True:\n    a.append(' ' * 10 ** 8)", ADD_TESTS, False, "memory"),
     ("infinite-loop", "while True:\n    pass", ADD_TESTS, False, "timeout"),
     ("sleeping-forever", "import time\ntime.sleep(3600)", ADD_TESTS, False, "timeout"),
     ("gigabyte-of-output", "import sys\nchunk = 'x' * 65536\nfor _ in range(16384):\n    sys.stdout.write(chunk)",
@@ -164,7 +165,7 @@ def test_host_survives_and_files_outside_are_untouched(verifier, tmp_path):
     fork_bomb = "```python\nimport os\nwhile True: os.fork()\n```"
     verifier.verify_batch([(problem(ADD_TESTS), fork_bomb)] * 4)
     leftover = subprocess.run(["ps", "-u", "65534", "-o", "pid=,comm="], capture_output=True, text=True).stdout
-    assert len(leftover.splitlines()) <= 4 * verifier.pool.size  # only the fork servers (bwrap x2, server, zygote)
+    assert len(leftover.splitlines()) <= 5 * verifier.pool.size  # only the fork servers (bwrap x2, server, 2 zygotes)
     assert verifier.verify(problem(ADD_TESTS), f"```python\n{ADD}```").passed
 
 

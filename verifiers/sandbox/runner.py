@@ -18,6 +18,7 @@ the host; a job's namespaces die with its B, so nothing outlives a job.
 """
 
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -96,10 +97,12 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
+_CAP_HEADER, _CAP_DATA = _CapHeader(0x20080522, 0), (_CapData * 2)()  # all zero: no capabilities
+
+
 def drop_capabilities():
     """B inherits the namespace capabilities the server needs for mounts; the role has none."""
-    header, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
-    if _libc.capset(ctypes.byref(header), data) != 0:
+    if _libc.capset(ctypes.byref(_CAP_HEADER), _CAP_DATA) != 0:
         raise OSError(ctypes.get_errno(), "capset")
     _libc.prctl(PR_CAP_AMBIENT, 4, 0, 0, 0)  # PR_CAP_AMBIENT_CLEAR_ALL
 
@@ -135,8 +138,9 @@ def _read_all(fd, cap):
 
 def role_main(spec, fds, program):
     """B: pid 1 of fresh namespaces. Its job data arrives only now, after the fork."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the zygote's death ends B
     os.setsid()  # kill(0, ...) signals the caller's process group: make it B's own
+    fresh_filesystem(spec["tmp_mb"])
     job = json.loads(_read_all(fds[spec["job"]], MAX_JOB_BYTES).decode())
     targets = spec["targets"]
     high = [os.dup(fds[i]) for i in range(len(targets))]  # move out of the way, then into place
@@ -153,6 +157,7 @@ def role_main(spec, fds, program):
     if "capabilities" not in DISABLED:
         drop_capabilities()
     program.load()
+    gc.freeze()  # what B inherited stays shared: collections scan only the role's own objects
     if spec["role"] == "tests":
         import test_side
         test_side.run(job)
@@ -169,61 +174,99 @@ def _check(rc, what):
         raise OSError(ctypes.get_errno(), what)
 
 
-def enter_namespaces(tmp_mb):
+def fresh_filesystem(tmp_mb):
+    """B's own mount and ipc namespaces: new size-capped tmpfs on /tmp and /dev/shm, gone
+    when B exits. The rest of the tree is the read-only view bwrap built."""
     if "namespaces" in DISABLED:
         return
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
+    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
     _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
     for path, size in ((b"/tmp", tmp_mb), (b"/dev/shm", 8)):
         options = ("size=%dm,nr_inodes=4096,mode=1777" % size).encode()
         _check(_libc.mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, options), "tmpfs")
 
 
-def supervise(spec, fds, program):
-    """A: owns B's namespaces; writes B's pid and then its wait status to the status pipe."""
-    status_fd = fds[spec["status"]]
-    try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        enter_namespaces(spec["tmp_mb"])
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.close(status_fd)
-                role_main(spec, fds, program)
-            finally:
-                os._exit(70)
-        for fd in fds:
-            if fd != status_fd:
-                os.close(fd)
-        os.write(status_fd, b"%d\n" % pid)
-        _, status, usage = os.wait4(pid, 0)
-        os.write(status_fd, json.dumps({
-            "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
-            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-            "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000, "rss_kb": usage.ru_maxrss}).encode())
-    except BaseException as exc:
-        os.write(status_fd, json.dumps({"error": "%s: %s" % (type(exc).__name__, exc)}).encode())
-    finally:
-        os._exit(0)
+def _status(status, usage):
+    return json.dumps({
+        "exit": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+        "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000, "rss_kb": usage.ru_maxrss}).encode()
+
+
+def _start_role(spec, fds, program):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            role_main(spec, fds, program)
+        finally:
+            os._exit(70)
+    for fd in fds:
+        if fd != fds[spec["status"]]:
+            os.close(fd)
+    return pid
 
 
 def zygote(sock, program):
-    """Forks an A per request with the fds it is handed; never sees job data."""
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # A is reaped by the kernel
+    """pid 1 of its role's pid namespace. Forks one B per request with the fds it is handed,
+    passes the server a pidfd of B, and writes B's wait status to B's status pipe. It never
+    holds job data, so a B forked from it finds no test or other candidate in its memory."""
+    running = {}  # pidfd -> (pid, status fd)
     while True:
-        try:
-            msg, fds, _, _ = socket.recv_fds(sock, 4096, 16)
-        except OSError:
-            os._exit(0)
-        if not msg:
-            os._exit(0)
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            supervise(json.loads(msg.decode()), fds, program)
-        for fd in fds:
+        ready = select.select([sock] + list(running), [], [])[0]
+        for fd in ready:
+            if fd is sock:
+                try:
+                    msg, fds, _, _ = socket.recv_fds(sock, 4096, 16)
+                except OSError:
+                    os._exit(0)
+                if not msg:
+                    os._exit(0)
+                spec = json.loads(msg.decode())
+                pid = _start_role(spec, fds, program)
+                pidfd = os.pidfd_open(pid)
+                running[pidfd] = (pid, fds[spec["status"]])
+                socket.send_fds(sock, [b"%d" % pid], [pidfd])
+                continue
+            pid, status_fd = running.pop(fd)
+            _, status, usage = os.wait4(pid, 0)
+            try:
+                os.write(status_fd, _status(status, usage))
+            except OSError:
+                pass
+            os.close(status_fd)
             os.close(fd)
-        sock.send(b"%d" % pid)
+
+
+def start_zygote(program):
+    """A zygote in a pid namespace of its own (the forking intermediary exits at once)."""
+    server_sock, zygote_sock = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:
+        server_sock.close()
+        os.closerange(0, 2)
+        _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
+        if os.fork() == 0:
+            zygote(zygote_sock, program)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    zygote_sock.close()
+    return server_sock
+
+
+def supervise_unsafe(spec, fds, program):
+    """Mutation check only ("zygote" disabled): B forked from the server's memory, which held
+    the job, with a relay that writes its status."""
+    keep = set(fds)
+    for fd in range(1024):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    status_fd = fds[spec["status"]]
+    pid = _start_role(spec, fds, program)
+    os.write(status_fd, _status(*os.wait4(pid, 0)[1:]))
+    os._exit(0)
 
 
 # ---------------------------------------------------------------- the server ----------------
@@ -242,64 +285,63 @@ class Role:
         status_r, status_w = os.pipe()
         spec = {"role": name, "targets": [t for t, _ in targets] + [t for t, _ in shared],
                 "job": len(child), "status": len(child) + 1, "tmp_mb": tmp_mb}
-        if "zygote" in DISABLED:  # mutation check only: fork from the server, which held the job
-            self.a_pid = os.fork()
-            if self.a_pid == 0:
-                keep = set(child + [job_r, status_w])
-                for fd in range(1024):
-                    if fd not in keep:
-                        try:
-                            os.close(fd)
-                        except OSError:
-                            pass
-                supervise(spec, child + [job_r, status_w], _PROGRAM[0])
+        if "zygote" in DISABLED:
+            self.relay, self.pidfd = os.fork(), None
+            if self.relay == 0:
+                supervise_unsafe(spec, child + [job_r, status_w], _PROGRAM[0])
         else:
             socket.send_fds(zsock, [json.dumps(spec).encode()], child + [job_r, status_w])
-            self.a_pid = int(zsock.recv(64))
+            _, (self.pidfd,), _, _ = socket.recv_fds(zsock, 64, 1)
+            self.relay = None
         for fd in child[: len(targets)] + [job_r, status_w]:
             os.close(fd)
         self.job_w, self.status_r = job_w, status_r
         self.payload = json.dumps(payload).encode()
-        self.b_pid, self.status, self.status_buf = None, None, b""
+        self.status, self.status_buf = None, b""
 
     def kill(self):
-        for pid in (self.b_pid, self.a_pid):
-            if pid and self.status is None:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+        """SIGKILL through the pidfd: it names this B and no process that reused its pid."""
+        if self.pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.close(self.pidfd)
+            self.pidfd = None
+        elif self.relay:
+            try:
+                os.kill(self.relay, signal.SIGKILL)
+                os.waitpid(self.relay, 0)
+            except ChildProcessError:
+                pass
+            self.relay = None
 
     def on_status(self, chunk):
         self.status_buf += chunk
-        head, newline, _ = self.status_buf.partition(b"\n")
-        if newline and self.b_pid is None and head.strip().isdigit():
-            self.b_pid = int(head)
 
     def finish_status(self):
-        _, _, rest = self.status_buf.partition(b"\n")
         try:
-            self.status = json.loads(rest.decode()) if rest else {"error": "no status"}
+            self.status = json.loads(self.status_buf.decode()) if self.status_buf else {"error": "no status"}
         except ValueError:
             self.status = {"error": "bad status"}
 
 
-def run_job(job, zsock):
+def run_job(job, zygotes):
     limits = job["limits"]
     start = time.monotonic()
     roles = []
     try:
         if job["mode"] == "io":
-            roles.append(Role("candidate", zsock, [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
+            roles.append(Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
                               {"mode": "io", "code": job["code"], "limits": limits}))
         else:
             req_r, req_w = os.pipe()  # tests → candidate
             ans_r, ans_w = os.pipe()  # candidate → tests
             try:
-                roles.append(Role("candidate", zsock, [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                roles.append(Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
                                   {"mode": "assert", "code": job["code"], "limits": limits},
                                   shared=[(3, req_r), (4, ans_w)]))
-                roles.append(Role("tests", zsock, [(0, "in"), (1, "out"), (2, "out"), (5, "out")], 16,
+                roles.append(Role("tests", zygotes["tests"], [(0, "in"), (1, "out"), (2, "out"), (5, "out")], 16,
                                   {"tests": job["tests"], "limits": limits}, shared=[(3, req_w), (4, ans_r)]))
             finally:
                 for fd in (req_r, req_w, ans_r, ans_w):
@@ -332,9 +374,11 @@ def collect(job, roles, start):
     while True:
         if all(role.status is not None and not any(r is role for r, _ in readers.values()) for role in roles):
             break
-        if tests and tests.status is not None and grace_until is None:
-            # The tests are decided; the candidate sees EOF and exits. Wait briefly for its
-            # status, which names how it ended when the tests report it gone.
+        if tests and tests.ends[5] not in readers and grace_until is None:
+            if _final_report(bufs[("tests", 5)]):
+                break  # decided: nothing else can change the verdict, and teardown runs async
+            # The tests report the candidate gone (or died): wait briefly for the statuses,
+            # which name how it ended.
             grace_until = time.monotonic() + 1.0
         if grace_until is not None and time.monotonic() >= grace_until:
             break
@@ -392,6 +436,14 @@ def collect(job, roles, start):
     return out
 
 
+def _final_report(raw):
+    try:
+        report = json.loads(bytes(raw).decode())
+    except ValueError:
+        return False
+    return isinstance(report, dict) and report.get("status") not in (None, "gone")
+
+
 def main():
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import candidate_side  # noqa: F401  (imported once: every role inherits it)
@@ -401,19 +453,16 @@ def main():
 
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     program = _PROGRAM[0] = SeccompLoader(policy.build(DISABLED))
-    server_sock, zygote_sock = socket.socketpair()
-    if os.fork() == 0:
-        server_sock.close()
-        os.closerange(0, 2)
-        zygote(zygote_sock, program)
-    zygote_sock.close()
+    gc.collect()
+    gc.freeze()  # every fork shares these pages: a collection in a child would copy them all
+    zygotes = {role: start_zygote(program) for role in ("candidate", "tests")}
     write_msg(1, {"ready": True})
     while True:
         job = read_msg(0)
         if job is None:
             return
         try:
-            result = run_job(job, server_sock)
+            result = run_job(job, zygotes)
         except Exception as exc:  # report, keep serving
             result = {"error": "%s: %s" % (type(exc).__name__, exc)}
         result["id"] = job.get("id")
