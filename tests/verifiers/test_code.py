@@ -210,3 +210,45 @@ def test_sandbox_pool_sizes_to_the_cpus_an_executor_allots(monkeypatch, allotted
 
     monkeypatch.setenv("FACTORY_VERIFY_CPUS", allotted)
     assert default_workers() == expected
+
+
+def _sandbox_pids() -> set[str]:
+    out = subprocess.run(["ps", "-u", "65534", "-o", "pid="], capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+def test_sandbox_dies_with_its_host_process():
+    """kill -9 of the verifying process leaves no sandbox process behind."""
+    import signal
+    import sys
+    import time
+
+    before = _sandbox_pids()
+    script = ("import json, sys, time\nfrom schemas import Problem\nfrom verifiers.code import CodeVerifier\n"
+              "v = CodeVerifier(timeout_s=2.0, workers=2)\n"
+              "p = Problem(domain='code', prompt='p', reference='', source='t', tests=json.dumps({'type': 'assert', 'code': 'assert f() == 1'}))\n"
+              "print(v.verify_batch([(p, '```python\\ndef f(): return 1\\n```')] * 2)[0].passed, flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert proc.stdout.readline().strip() == "True"
+    during = _sandbox_pids() - before
+    assert during, "the sandbox processes were not found while the host lived"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and _sandbox_pids() & during:
+        time.sleep(0.1)
+    assert not _sandbox_pids() & during
+
+
+@pytest.mark.parametrize("code", [
+    "import os\nos.closerange(0, 100)\nimport time\ntime.sleep(60)",
+    "import os, time\nfor fd in range(3, 100):\n    try: os.dup2(0, fd)\n    except OSError: pass\ntime.sleep(60)",
+    "import threading, time\nthreading.Thread(target=lambda: time.sleep(60)).start()\nimport os\nos.close(1); os.close(2)\ntime.sleep(60)",
+])
+def test_a_candidate_cannot_stall_the_verifier(verifier, code):
+    import time
+
+    start = time.monotonic()
+    out = verifier.verify(problem(ADD_TESTS), f"```python\n{code}\n```")
+    assert not out.passed and time.monotonic() - start < 2.0 + 6.0, (out, time.monotonic() - start)

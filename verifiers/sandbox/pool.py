@@ -120,7 +120,7 @@ def bwrap_command(stage: Path, python: str) -> list[str]:
     if Path("/etc/ld.so.cache").exists():
         cmd += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     cmd += ["--ro-bind", str(stage), "/sandbox", "--size", str(1 << 20), "--tmpfs", "/tmp",
-            "--dev", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
+            "--dev", "/dev", "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
             "--", python, "-I", "-S", "/sandbox/runner.py"]
     if os.geteuid() == 0:  # run as nobody outside the sandbox too: root would ignore RLIMIT_NPROC
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"] + cmd
