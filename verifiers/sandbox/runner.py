@@ -3,18 +3,20 @@
 Processes, per worker:
 
   server ── reads jobs from the host on fd 0, answers on fd 1, keeps the job's wall clock
-    └─ zygote ── forked before any job is read, so its memory never held a test or another
-         │       candidate; it only forks on request, with the pipes the server passes it
-         └─ A (one per role and job) ── enters fresh mount/pid/ipc namespaces with its own
-              │  size-capped tmpfs /tmp and /dev/shm, reports B's pid and exit status
-              └─ B, pid 1 of that namespace ── reads its own job data from a pipe, then
-                   rlimits, no capabilities, the seccomp allowlist, and the role:
-                   the candidate program (io: as a script; assert: a module serving calls)
-                   or the tests (assert), each in its own B, joined by two pipes only.
+    ├─ candidate zygote ── pid 1 of a pid namespace of its own; forked before any job was
+    │    │                 read, so its memory never held a test or another candidate
+    │    └─ B ── one per execution: fresh mount/ipc namespaces with new size-capped tmpfs
+    │            /tmp and /dev/shm, reads its own job data from a pipe, then rlimits, no
+    │            capabilities, the seccomp allowlist, and the candidate program (io: as a
+    │            script; assert: as a module that serves calls)
+    └─ tests zygote ── the same, in another pid namespace
+         └─ B ── the tests, against proxies of the candidate's names
 
-The verdict data leaves through the test process's report pipe (or, for io, the program's
-stdout and exit status), which the candidate process never holds. Every clock is here and on
-the host; a job's namespaces die with its B, so nothing outlives a job.
+The two Bs of an assert execution share only two pipes (requests, answers). The verdict data
+leaves through the tests' report pipe (or, for io, the program's stdout and exit status),
+which the candidate never holds; a zygote reports its B's exit status on a pipe of the
+server's. Every clock is here and on the host; B is killed through a pidfd at the end of
+its job, so nothing outlives a job.
 """
 
 import ctypes
