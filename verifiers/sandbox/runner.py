@@ -149,11 +149,7 @@ def role_main(spec, fds, program):
     for target, fd in zip(targets, high):
         os.dup2(fd, target)
     os.closerange(max(targets) + 1, 4096)
-    for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
-    os.chdir("/tmp")
-    os.environ.clear()
-    os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    os.chdir("/tmp")  # the new tmpfs (the environment and signal dispositions come from the zygote)
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
     set_limits(job["limits"], spec["role"])
     if "capabilities" not in DISABLED:
@@ -213,6 +209,10 @@ def zygote(sock, program):
     passes the server a pidfd of B, and writes B's wait status to B's status pipe. It never
     holds job data, so a B forked from it finds no test or other candidate in its memory."""
     running = {}  # pidfd -> (pid, status fd)
+    os.environ.clear()
+    os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets them at start-up, for the roles
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     while True:
         ready = select.select([sock] + list(running), [], [])[0]
         for fd in ready:
