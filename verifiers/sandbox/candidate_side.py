@@ -29,7 +29,7 @@ _CONVERT = ((bool, bool), (int, int), (float, float), (complex, complex), (str, 
 
 
 def _flush():
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
         except BaseException:
@@ -43,28 +43,58 @@ def _print_error(exc):
         pass
 
 
-def execute(code, name):
-    """Run the program as module `name`; returns its namespace, or exits the process as
+def _exit_now(status):
+    _flush()
+    os._exit(status)
+
+
+def execute(code, name, on_exit=_exit_now):
+    """Run the program as module `name`; returns its namespace, or ends the process as
     `python file.py` would (status 1 and a traceback on an uncaught exception)."""
     namespace = {"__name__": name, "__builtins__": builtins, "__file__": "/tmp/solution.py"}
     try:
         compiled = compile(code, "solution.py", "exec")
         exec(compiled, namespace)
     except SystemExit as exc:
-        _flush()
         code_ = exc.code
-        os._exit(0 if code_ is None else code_ if type(code_) is int and 0 <= code_ < 256 else 1)
+        if code_ is not None and type(code_) is not int:
+            try:
+                sys.stderr.write(str(code_) + "\n")
+            except BaseException:
+                pass
+        on_exit(0 if code_ is None else code_ if type(code_) is int and 0 <= code_ < 256 else 1)
     except BaseException as exc:
         _print_error(exc)
-        _flush()
-        os._exit(1)
+        on_exit(1)
     _flush()
     return namespace
 
 
+def _interpreter_exit(status):
+    """What `python file.py` does at the end: wait for non-daemon threads, run atexit
+    handlers, flush. (A program's own output is all that counts for io tests.)"""
+    try:
+        if "threading" in sys.modules:
+            sys.modules["threading"]._shutdown()
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException as exc:
+        _print_error(exc)
+    _flush()
+    os._exit(status)
+
+
+def _install_site_builtins():
+    """`exit` and `quit` come from the site module, which the sandbox's `python3 -I -S` skips."""
+    def exit(code=None):
+        raise SystemExit(code)
+    builtins.exit = builtins.quit = exit
+
+
 def run_io(job):
-    execute(job["code"], "__main__")
-    os._exit(0)
+    _install_site_builtins()
+    execute(job["code"], "__main__", on_exit=_interpreter_exit)
+    _interpreter_exit(0)
 
 
 class Server:
@@ -88,7 +118,7 @@ class Server:
         return wire.Encoder(self.handle).encode(value)
 
     def decode(self, node):
-        return wire.Decoder(self._resolve).decode(node)
+        return wire.Decoder(self._resolve, on_callback=self.call_back).decode(node)
 
     def _resolve(self, args):
         if not args or type(args[0]) is not int or args[0] not in self.objects:
@@ -106,16 +136,56 @@ class Server:
             if request is None:
                 _flush()
                 os._exit(0)
-            try:
-                answer = self.answer(request)
-            except wire.WireError:
-                raise
-            except BaseException as exc:  # the candidate's exception goes back to the tests
-                answer = ["exc", _exception_names(exc), _short(exc)]
-            try:
-                wire.send(RPC_OUT, answer, os.write)
-            except (wire.WireError, wire.Unencodable) as exc:
-                wire.send(RPC_OUT, ["exc", ["OverflowError", "ArithmeticError", "Exception"], str(exc)], os.write)
+            self.reply(request)
+
+    def reply(self, request):
+        try:
+            answer = self.answer(request)
+        except wire.WireError:
+            raise
+        except BaseException as exc:  # the candidate's exception goes back to the tests
+            answer = self.exception(exc)
+        try:
+            wire.send(RPC_OUT, answer, os.write)
+        except (wire.WireError, wire.Unencodable) as exc:
+            wire.send(RPC_OUT, ["exc", ["OverflowError", "ArithmeticError", "Exception"], str(exc), None], os.write)
+
+    def exception(self, exc):
+        klass = type(exc)
+        own = None if getattr(builtins, klass.__name__, None) is klass else self.handle(klass)[1]
+        try:
+            args = wire.encode(tuple(exc.args))
+        except (wire.Unencodable, Exception):
+            args = None
+        return ["exc", [klass.__name__[:100]] + _builtin_bases(klass), _short(exc), own, args]
+
+    def call_back(self, args):
+        """A test-side function, as a callable here: calling it asks the test process."""
+        if len(args) != 1 or type(args[0]) is not int:
+            raise wire.WireError("bad callback")
+        cid = args[0]
+
+        def callback(*a, **kw):
+            wire.send(RPC_OUT, ["callback", cid, [self.encode(x) for x in a], [[k, self.encode(v)] for k, v in kw.items()]],
+                      os.write)
+            return self.wait_for_return()
+        return callback
+
+    def wait_for_return(self):
+        """Serve the tests' requests (they may call us again) until our callback returns."""
+        while True:
+            message = wire.recv(RPC_IN, os.read)
+            if message is None:
+                _flush()
+                os._exit(0)
+            if message[0] == "cbret":
+                return self.decode(message[1])
+            if message[0] == "cbexc":
+                names = [n for n in message[1] if isinstance(getattr(builtins, n, None), type)]
+                klass = next((getattr(builtins, n) for n in names if issubclass(getattr(builtins, n), BaseException)),
+                             Exception)
+                raise klass(message[2])
+            self.reply(message)
 
     def answer(self, request):
         op = request[0]
@@ -176,6 +246,8 @@ class Server:
 
 def _kind(obj):
     if isinstance(obj, type):
+        if issubclass(obj, BaseException):  # the tests get a local class they can catch
+            return "exception:%s:%s" % (obj.__name__[:100], (_builtin_bases(obj) or ["Exception"])[0])
         return "class"
     if isinstance(obj, type(sys)):
         return "module:" + str(getattr(obj, "__name__", ""))[:100]
@@ -184,13 +256,9 @@ def _kind(obj):
     return "object"
 
 
-def _exception_names(exc):
-    """The exception's class and its builtin bases, most derived first."""
-    names = [type(exc).__name__[:100]]
-    for klass in type(exc).__mro__[1:]:
-        if getattr(builtins, klass.__name__, None) is klass:
-            names.append(klass.__name__)
-    return names
+def _builtin_bases(klass):
+    """The builtin classes in klass's MRO (klass itself included), most derived first."""
+    return [k.__name__ for k in klass.__mro__ if getattr(builtins, k.__name__, None) is k]
 
 
 def _short(exc):
@@ -201,5 +269,6 @@ def _short(exc):
 
 
 def run_module(job):
+    _install_site_builtins()
     namespace = execute(job["code"], "solution")
     Server().serve(namespace)

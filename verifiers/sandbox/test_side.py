@@ -18,7 +18,10 @@ Semantics, stated plainly (also in the README):
 - Float tolerance only where the test asks for it (math.isclose, abs(a - b) < eps...).
 - Data crosses by value: a list passed to the candidate is copied; after the call the
   candidate's version of each list/dict/set/bytearray argument is copied back in place.
-- Test-side functions cannot be passed to the candidate (version 1 has no callbacks).
+- A test-side function passed to the candidate becomes a callback: the candidate's calls of it
+  run here, on decoded data, while the test waits for the outer call.
+- The program's exception classes become local classes of the same name (subclasses of their
+  builtin base), so `except TheirError` and assertRaises(TheirError) catch what it raises.
 """
 
 import ast
@@ -50,25 +53,52 @@ class ProtocolBroken(BaseException):
 class Channel:
     def __init__(self):
         self.handles = {}
+        self.callbacks = []  # test-side functions the candidate may call back, by index
 
     def request(self, message):
+        self._send(message)
+        while True:
+            try:
+                answer = wire.recv(RPC_IN, os.read)
+            except wire.WireError as exc:
+                raise ProtocolBroken(str(exc)) from None
+            except OSError:
+                answer = None
+            if answer is None:
+                raise CandidateGone("the candidate process is gone")
+            if type(answer) is not list or not answer or type(answer[0]) is not str:
+                raise ProtocolBroken("malformed answer")
+            if answer[0] == "callback":
+                self._send(self._run_callback(answer))
+                continue
+            if answer[0] == "exc":
+                raise self._remote_exception(answer)
+            return answer
+
+    def _send(self, message):
         try:
             wire.send(RPC_OUT, message, os.write)
         except (BrokenPipeError, OSError):
             raise CandidateGone("the candidate process is gone") from None
+
+    def _run_callback(self, message):
+        """The candidate calls a function the tests passed it: run it here on decoded data."""
+        if len(message) != 4 or type(message[1]) is not int or not 0 <= message[1] < len(self.callbacks) \
+                or type(message[2]) is not list or type(message[3]) is not list:
+            raise ProtocolBroken("malformed callback")
+        args = [self.decode(a) for a in message[2]]
+        kwargs = {}
+        for pair in message[3]:
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not str:
+                raise ProtocolBroken("malformed callback")
+            kwargs[pair[0]] = self.decode(pair[1])
         try:
-            answer = wire.recv(RPC_IN, os.read)
-        except wire.WireError as exc:
-            raise ProtocolBroken(str(exc)) from None
-        except OSError:
-            answer = None
-        if answer is None:
-            raise CandidateGone("the candidate process is gone")
-        if type(answer) is not list or not answer or type(answer[0]) is not str:
-            raise ProtocolBroken("malformed answer")
-        if answer[0] == "exc":
-            raise _remote_exception(answer)
-        return answer
+            return ["cbret", self.encode(self.callbacks[message[1]](*args, **kwargs))]
+        except (CandidateGone, ProtocolBroken):
+            raise
+        except Exception as exc:
+            return ["cbexc", [type(exc).__name__] + [k.__name__ for k in type(exc).__mro__
+                                                    if getattr(builtins, k.__name__, None) is k], str(exc)[:500]]
 
     def decode(self, node):
         try:
@@ -78,18 +108,55 @@ class Channel:
 
     def encode(self, value):
         try:
-            return wire.Encoder(_encode_handle).encode(value)
+            return wire.Encoder(self._encode_other).encode(value)
         except wire.Unencodable as exc:
-            raise TypeError("only plain data and candidate objects can be passed to the candidate: %s" % exc) from None
+            raise TypeError("only plain data, candidate objects and functions can be passed to the candidate: %s"
+                            % exc) from None
+
+    def _encode_other(self, value):
+        if type(value) is Handle:
+            return ["h", object.__getattribute__(value, "_id"), "", ""]
+        if isinstance(value, type) and value.__dict__.get("__factory_remote_id__") is not None:
+            return ["h", value.__dict__["__factory_remote_id__"], "", ""]  # the program's exception class
+        if callable(value):
+            self.callbacks.append(value)
+            return ["cb", len(self.callbacks) - 1]
+        raise wire.Unencodable("%s is not plain data" % type(value).__name__)
 
     def _handle(self, args):
         if len(args) != 3 or type(args[0]) is not int or type(args[1]) is not str or type(args[2]) is not str:
             raise wire.WireError("bad handle")
-        hid = args[0]
-        handle = self.handles.get(hid)
-        if handle is None:
-            handle = self.handles[hid] = Handle(self, hid, args[1][:100], args[2][:120])
-        return handle
+        hid, kind = args[0], args[2][:220]
+        known = self.handles.get(hid)
+        if known is None:
+            if kind.startswith("exception:"):
+                _, name, base = (kind.split(":") + ["", ""])[:3]
+                known = _exception_class(name, base, hid)
+            else:
+                known = Handle(self, hid, args[1][:100], kind)
+            self.handles[hid] = known
+        return known
+
+    def _remote_exception(self, answer):
+        names = answer[1] if len(answer) > 1 and type(answer[1]) is list else []
+        names = [n for n in names if type(n) is str][:50] or ["Exception"]
+        message = answer[2] if len(answer) > 2 and type(answer[2]) is str else ""
+        own = answer[3] if len(answer) > 3 and type(answer[3]) is int else None
+        klass = self.handles.get(own) if own is not None else None
+        if not (isinstance(klass, type) and issubclass(klass, BaseException)):
+            base = next((n for n in names[1:] if _builtin_exception(n)), "Exception")
+            exact = own is None and names[0] == base and base != "StopIteration"
+            klass = getattr(builtins, base) if exact else _exception_class(names[0], base, None)
+        args = (message,)
+        if len(answer) > 4 and answer[4] is not None:
+            decoded = self.decode(answer[4])
+            args = decoded if type(decoded) is tuple else args
+        try:
+            exc = klass(*args)
+        except Exception:
+            exc = klass(message)
+        exc.__factory_remote__ = True  # raised by the program, not by the tests
+        return exc
 
     def value(self, message):
         answer = self.request(message)
@@ -98,30 +165,28 @@ class Channel:
         return self.decode(answer[1])
 
 
-def _encode_handle(value):
-    if type(value) is Handle:
-        return ["h", object.__getattribute__(value, "_id"), "", ""]
-    raise wire.Unencodable("%s is not plain data" % type(value).__name__)
+def _builtin_exception(name):
+    klass = getattr(builtins, name, None)
+    return isinstance(klass, type) and issubclass(klass, BaseException)
 
 
 _EXC_CACHE = {}
 
 
-def _remote_exception(answer):
-    names = answer[1] if len(answer) > 1 and type(answer[1]) is list else []
-    names = [n for n in names if type(n) is str][:50] or ["Exception"]
-    message = answer[2] if len(answer) > 2 and type(answer[2]) is str else ""
-    base = next((getattr(builtins, n) for n in names[1:] + names[:1]
-                 if isinstance(getattr(builtins, n, None), type) and issubclass(getattr(builtins, n), BaseException)),
-                Exception)
+def _exception_class(name, base_name, remote_id):
+    """A local class for an exception the program raised: a builtin one is raised as itself's
+    subclass (so `except ValueError` and assertRaises catch it); the program's own classes get
+    one class each, bound to its name in the tests, so `except TheirError` catches it too."""
+    base = getattr(builtins, base_name) if _builtin_exception(base_name) else Exception
     if base is StopIteration:
         base = RuntimeError  # a StopIteration escaping a call would silently end a test loop
-    key = (names[0], base)
-    cls = _EXC_CACHE.get(key)
-    if cls is None:
-        cls = _EXC_CACHE[key] = type(names[0] if names[0].isidentifier() else "CandidateError", (base,),
-                                     {"__factory_remote__": True})
-    return cls(message)
+    key = (name, base, remote_id)
+    klass = _EXC_CACHE.get(key)
+    if klass is None:
+        klass = _EXC_CACHE[key] = type(name if name.isidentifier() else "CandidateError", (base,),
+                                       {"__factory_remote__": True, "__factory_remote_id__": remote_id,
+                                        "__module__": "solution"})
+    return klass
 
 
 _NO_VALUE = object()
@@ -451,10 +516,10 @@ def run(job):
     except (ProtocolBroken, wire.WireError) as exc:
         _report("protocol", counter[0], exc)
     except AssertionError as exc:
-        if getattr(type(exc), "__factory_remote__", False):
+        if getattr(exc, "__factory_remote__", False):
             _report("candidate_error", counter[0], _describe(exc))
         _report("assert", counter[0], exc)
     except BaseException as exc:
-        status = "candidate_error" if getattr(type(exc), "__factory_remote__", False) else "test_error"
+        status = "candidate_error" if getattr(exc, "__factory_remote__", False) else "test_error"
         _report(status, counter[0], _describe(exc))
     _report("pass" if counter[0] else "no_asserts", counter[0])

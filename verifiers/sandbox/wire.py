@@ -11,8 +11,9 @@ JSON array whose first element is a tag, so nothing is ever guessed from the JSO
   ["dd", factory_name | null, [[k, v], ..]] defaultdict            ["q", [..], maxlen] deque
   ["nt", typename, [field, ..], [..]] a namedtuple                  ["fr", num, den] Fraction
   ["dec", str] Decimal  ["r", start, stop, step] range
+  ["dt", iso] datetime  ["da", iso] date  ["ti", iso] time  ["td", days, seconds, us] timedelta
   ["h", id, type_name, kind] a handle: an object that lives in the candidate process
-  ["cb", id] (test → candidate only) reserved; callbacks are not supported in version 1
+  ["cb", id] (test → candidate only) a test-side function; the candidate calls it back
 
 No pickle, no eval, no attribute lookup on decode: `decode` builds only the builtin and stdlib
 types above, and refuses anything else, too deep, too many items or too large. Handles are
@@ -20,6 +21,7 @@ resolved by a callback the caller passes, so each side decides what a handle mea
 """
 
 import collections
+import datetime
 import decimal
 import fractions
 import json
@@ -145,6 +147,10 @@ class Encoder:
             return ["dec", str(value)]
         if t is range:
             return ["r", value.start, value.stop, value.step]
+        if t in _DATETIME_TAGS:
+            return [_DATETIME_TAGS[t], value.isoformat()]
+        if t is datetime.timedelta:
+            return ["td", value.days, value.seconds, value.microseconds]
         if _is_namedtuple(t):
             return ["nt", t.__name__, list(t._fields), [self.encode(v, depth + 1) for v in tuple.__iter__(value)]]
         if self.on_other is None:
@@ -156,6 +162,7 @@ class Encoder:
 
 
 _SEQ_TAGS = {list: "l", tuple: "t", set: "S", frozenset: "F"}
+_DATETIME_TAGS = {datetime.datetime: "dt", datetime.date: "da", datetime.time: "ti"}
 _MAP_TAGS = {dict: "d", collections.OrderedDict: "od", collections.Counter: "C"}
 
 
@@ -205,10 +212,11 @@ def _dec_float(raw):
 
 
 class Decoder:
-    """Tagged JSON → plain data. `on_handle(tag)` maps a handle tag to an object (or raises)."""
+    """Tagged JSON → plain data. `on_handle(args)` maps a handle tag to an object (or raises);
+    `on_callback(args)` does the same for a callback tag."""
 
-    def __init__(self, on_handle=None, max_items=MAX_ITEMS):
-        self.on_handle = on_handle
+    def __init__(self, on_handle=None, max_items=MAX_ITEMS, on_callback=None):
+        self.on_handle, self.on_callback = on_handle, on_callback
         self.left = max_items
 
     def decode(self, node, depth=0):
@@ -248,6 +256,8 @@ class Decoder:
             return cls(*values)
         if tag == "h" and self.on_handle is not None:
             return self.on_handle(args)
+        if tag == "cb" and self.on_callback is not None:
+            return self.on_callback(args)
         raise WireError("unknown tag %r" % tag[:20])
 
     @staticmethod
@@ -333,6 +343,27 @@ def _range(args):
     return range(*args)
 
 
+def _iso(kind):
+    def parse(args):
+        text = _typed(str, args)
+        if len(text) > 64:
+            raise WireError("bad %s" % kind.__name__)
+        try:
+            return kind.fromisoformat(text)
+        except ValueError:
+            raise WireError("bad %s" % kind.__name__) from None
+    return parse
+
+
+def _timedelta(args):
+    if len(args) != 3 or not all(type(a) is int for a in args):
+        raise WireError("bad timedelta")
+    try:
+        return datetime.timedelta(days=args[0], seconds=args[1], microseconds=args[2])
+    except OverflowError:
+        raise WireError("bad timedelta") from None
+
+
 def _complex(args):
     if len(args) != 2:
         raise WireError("wrong arity")
@@ -351,6 +382,10 @@ _SCALARS = {
     "fr": _fraction,
     "dec": _decimal,
     "r": _range,
+    "dt": _iso(datetime.datetime),
+    "da": _iso(datetime.date),
+    "ti": _iso(datetime.time),
+    "td": _timedelta,
 }
 _SEQ_TYPES = {"l": list, "t": tuple, "S": set, "F": frozenset}
 _MAP_TYPES = {"d": dict, "od": collections.OrderedDict, "C": lambda pairs: collections.Counter(dict(pairs))}
