@@ -110,6 +110,7 @@ def bwrap_command(stage: Path, python: str) -> list[str]:
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--die-with-parent", "--new-session",
            "--cap-add", "CAP_SYS_ADMIN", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin",
            "--setenv", "LANG", "C.UTF-8", "--setenv", "FACTORY_SANDBOX_DISABLE", disabled_defences(),
+           "--setenv", "FACTORY_SANDBOX_DEBUG", os.environ.get("FACTORY_SANDBOX_DEBUG", ""),
            "--ro-bind", "/usr", "/usr"]
     for name in ("lib", "lib64", "bin", "sbin"):
         path = Path("/") / name

@@ -36,7 +36,10 @@ MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAP_AMBIENT = 1, 38, 22, 47
 MAX_JOB_BYTES = 64 << 20
 REPORT_CAP = 64 << 10
+TESTS_CONTROL_FD = 6
+MAX_TEST_JOBS = 500  # the test process is recycled after this many jobs
 DISABLED = tuple(filter(None, os.environ.get("FACTORY_SANDBOX_DISABLE", "").split(",")))
+DEBUG = bool(os.environ.get("FACTORY_SANDBOX_DEBUG"))  # keep stderr open where a role has none
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _PROGRAM = [None]
@@ -112,7 +115,8 @@ def drop_capabilities():
 def set_limits(limits, role):
     mem = int(limits["memory_mb"] if role != "tests" else max(2048, limits["memory_mb"])) * 2**20
     cpu = max(1, int(limits["cpu_s"] + 0.999))
-    for res, value in ((resource.RLIMIT_AS, (mem, mem)), (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+    cpu_limit = (cpu, cpu + 1) if role != "tests" else (resource.RLIM_INFINITY,) * 2  # long-lived: wall clock
+    for res, value in ((resource.RLIMIT_AS, (mem, mem)), (resource.RLIMIT_CPU, cpu_limit),
                        (resource.RLIMIT_FSIZE, (int(limits["file_mb"]) << 20,) * 2),
                        (resource.RLIMIT_NOFILE, (64, 64)), (resource.RLIMIT_CORE, (0, 0)),
                        (resource.RLIMIT_NPROC, (64, 64))):
@@ -148,6 +152,12 @@ def role_main(spec, fds, program):
     high = [os.dup(fds[i]) for i in range(len(targets))]  # move out of the way, then into place
     for target, fd in zip(targets, high):
         os.dup2(fd, target)
+    for fd in range(max(targets)):
+        if fd not in targets and not (DEBUG and fd == 2):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
     os.closerange(max(targets) + 1, 4096)
     os.chdir("/tmp")  # the new tmpfs (the environment and signal dispositions come from the zygote)
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
@@ -158,7 +168,7 @@ def role_main(spec, fds, program):
     gc.freeze()  # what B inherited stays shared: collections scan only the role's own objects
     if spec["role"] == "tests":
         import test_side
-        test_side.run(job)
+        test_side.serve(TESTS_CONTROL_FD)
     else:
         import candidate_side
         (candidate_side.run_io if job["mode"] == "io" else candidate_side.run_module)(job)
@@ -196,6 +206,10 @@ def _start_role(spec, fds, program):
     if pid == 0:
         try:
             role_main(spec, fds, program)
+        except BaseException:
+            if DEBUG:
+                import traceback
+                traceback.print_exc()
         finally:
             os._exit(70)
     for fd in fds:
@@ -328,62 +342,106 @@ class Role:
             self.status = {"error": "bad status"}
 
 
-def run_job(job, zygotes):
+class TestProcess:
+    """The worker's test process. It lives across jobs (starting a process is half the cost of
+    an execution here); each job hands it fresh pipes to that job's candidate and a report
+    pipe. It is killed and replaced after a job that did not end in a final report, and every
+    MAX_TEST_JOBS jobs. The candidate never reaches it: another pid namespace, pipes only."""
+
+    def __init__(self, zsock):
+        self.zsock, self.role, self.ctl, self.jobs = zsock, None, None, 0
+
+    def ensure(self, limits):
+        if self.role is not None and self.role.status is None and self.jobs < MAX_TEST_JOBS:
+            return
+        self.stop()
+        ctl, ctl_child = socket.socketpair()
+        try:
+            self.role = Role("tests", self.zsock, [], 16, {"limits": limits}, shared=[(TESTS_CONTROL_FD, ctl_child.fileno())])
+        finally:
+            ctl_child.close()
+        os.write(self.role.job_w, self.role.payload)
+        os.close(self.role.job_w)
+        self.ctl, self.jobs = ctl, 0
+
+    def submit(self, req_w, ans_r):
+        """Hand over one job's pipes; returns the server's ends (report, tests payload)."""
+        report_r, report_w = os.pipe()
+        job_r, job_w = os.pipe()
+        try:
+            socket.send_fds(self.ctl, [b"job"], [req_w, ans_r, report_w, job_r])
+        finally:
+            os.close(report_w)
+            os.close(job_r)
+        self.jobs += 1
+        return report_r, job_w
+
+    def stop(self):
+        if self.role is not None:
+            self.role.kill()
+            os.close(self.role.status_r)
+            self.ctl.close()
+            self.role, self.ctl = None, None
+
+
+def run_job(job, zygotes, tests):
     limits = job["limits"]
     start = time.monotonic()
-    roles = []
+    candidate = None
     try:
         if job["mode"] == "io":
-            roles.append(Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
-                              {"mode": "io", "code": job["code"], "limits": limits}))
-        else:
-            req_r, req_w = os.pipe()  # tests → candidate
-            ans_r, ans_w = os.pipe()  # candidate → tests
-            try:
-                roles.append(Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
-                                  {"mode": "assert", "code": job["code"], "limits": limits},
-                                  shared=[(3, req_r), (4, ans_w)]))
-                roles.append(Role("tests", zygotes["tests"], [(0, "in"), (1, "out"), (2, "out"), (5, "out")], 16,
-                                  {"tests": job["tests"], "limits": limits}, shared=[(3, req_w), (4, ans_r)]))
-            finally:
-                for fd in (req_r, req_w, ans_r, ans_w):
-                    os.close(fd)
-        return collect(job, roles, start)
+            candidate = Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                             {"mode": "io", "code": job["code"], "limits": limits})
+            return collect(job, candidate, None, start)
+        req_r, req_w = os.pipe()  # tests → candidate
+        ans_r, ans_w = os.pipe()  # candidate → tests
+        try:
+            candidate = Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                             {"mode": "assert", "code": job["code"], "limits": limits}, shared=[(3, req_r), (4, ans_w)])
+            tests.ensure(limits)
+            report_r, tests_job_w = tests.submit(req_w, ans_r)
+        finally:
+            for fd in (req_r, req_w, ans_r, ans_w):
+                os.close(fd)
+        out = collect(job, candidate, (tests, report_r, tests_job_w), start)
+        if not _final_report(out["tests"]["report"]):
+            tests.stop()  # stuck in a job, or died: the next job gets a fresh one
+        return out
     finally:
-        for role in roles:
-            role.kill()
+        if candidate is not None:
+            candidate.kill()
 
 
-def collect(job, roles, start):
-    """Feed stdin and job data, read outputs, reports and statuses, all under one wall clock."""
+def collect(job, candidate, tests, start):
+    """Feed stdin and job data, read outputs, the report and statuses, under one wall clock.
+    `tests` is (TestProcess, report fd, tests payload fd) for assert jobs."""
     limits = job["limits"]
     wall, cap = float(limits["wall_s"]), int(limits["output_bytes"])
-    candidate, tests = roles[0], (roles[1] if len(roles) > 1 else None)
-    writers = {candidate.ends[0]: job.get("stdin", "").encode() if job["mode"] == "io" else b""}
+    writers = {candidate.ends[0]: job.get("stdin", "").encode() if job["mode"] == "io" else b"",
+               candidate.job_w: candidate.payload}
+    readers = {candidate.status_r: "status", candidate.ends[1]: "stdout", candidate.ends[2]: "stderr"}
+    bufs = {"stdout": bytearray(), "stderr": bytearray(), "report": bytearray()}
+    test_process = None
     if tests:
-        writers[tests.ends[0]] = b""
-    readers, bufs = {}, {}
-    for role in roles:
-        writers[role.job_w] = role.payload
-        readers[role.status_r] = (role, "status")
-        for target in (1, 2, 5):
-            if target in role.ends:
-                readers[role.ends[target]] = (role, target)
-                bufs[(role.name, target)] = bytearray()
+        test_process, report_r, tests_job_w = tests
+        writers[tests_job_w] = json.dumps({"tests": job["tests"]}).encode()
+        readers[report_r] = "report"
+        readers[test_process.role.status_r] = "tests_status"
     for fd in writers:
         os.set_blocking(fd, False)
     killed, grace_until = None, None
     while True:
-        if all(role.status is not None and not any(r is role for r, _ in readers.values()) for role in roles):
-            break
-        if tests and tests.ends[5] not in readers and grace_until is None:
-            if _final_report(bufs[("tests", 5)]):
-                break  # decided: nothing else can change the verdict, and teardown runs async
-            # The tests report the candidate gone (or died): wait briefly for the statuses,
-            # which name how it ended.
-            grace_until = time.monotonic() + 1.0
-        if grace_until is not None and time.monotonic() >= grace_until:
-            break
+        if tests is None and candidate.status is not None and "stdout" not in readers.values() \
+                and "stderr" not in readers.values():
+            break  # io: the program ended and its output is in
+        if tests and "report" not in readers.values():
+            if grace_until is None and _final_report(bufs["report"]):
+                break  # decided: nothing else can change the verdict
+            # The tests report the candidate gone (or the test process died): wait briefly for
+            # the candidate's status, which names how it ended.
+            grace_until = grace_until or time.monotonic() + 1.0
+            if candidate.status is not None or time.monotonic() >= grace_until:
+                break
         left = wall - (time.monotonic() - start)
         if left <= 0:
             killed = "wall"
@@ -392,8 +450,9 @@ def collect(job, roles, start):
             left = min(left, grace_until - time.monotonic())
         r, w, _ = select.select(list(readers) + [0], list(writers), [], max(0.0, min(left, 0.5)))
         if 0 in r:  # the host is gone (it never writes during a job): leave nothing behind
-            for role in roles:
-                role.kill()
+            candidate.kill()
+            if test_process:
+                test_process.stop()
             os._exit(0)
         for fd in w:
             data = writers[fd]
@@ -406,41 +465,49 @@ def collect(job, roles, start):
                 os.close(fd)
                 del writers[fd]
         for fd in r:
-            role, kind = readers[fd]
+            kind = readers[fd]
             chunk = os.read(fd, 65536)
+            if kind == "tests_status":  # the test process ended (its report pipe closes too)
+                del readers[fd]
+                if not chunk:
+                    test_process.role.finish_status()
+                else:
+                    test_process.role.on_status(chunk)
+                    readers[fd] = kind
+                continue
             if not chunk:
-                os.close(fd)
                 del readers[fd]
                 if kind == "status":
-                    role.finish_status()
+                    candidate.finish_status()
+                os.close(fd)
                 continue
             if kind == "status":
-                role.on_status(chunk)
+                candidate.on_status(chunk)
                 continue
-            buf = bufs[(role.name, kind)]
-            buf += chunk
-            if role is candidate and len(bufs[("candidate", 1)]) + len(bufs[("candidate", 2)]) > cap:
+            bufs[kind] += chunk
+            if len(bufs["stdout"]) + len(bufs["stderr"]) > cap:
                 killed = "output"
-            elif role is tests and kind != 5 and len(buf) > REPORT_CAP:
-                del buf[:-4096]  # the tests' own prints are not kept
-            elif kind == 5 and len(buf) > REPORT_CAP:
+            elif len(bufs["report"]) > REPORT_CAP:
                 killed = "report"
         if killed:
             break
-    for fd in list(writers) + list(readers):
+    for fd, kind in list(readers.items()):
+        if kind != "tests_status":
+            os.close(fd)
+    for fd in writers:
         os.close(fd)
     out = {"killed": killed, "wall_ms": (time.monotonic() - start) * 1000,
-           "candidate": {"status": candidate.status, "stdout": bufs[("candidate", 1)][:cap].decode("utf-8", "replace"),
-                         "stderr": bufs[("candidate", 2)][-4000:].decode("utf-8", "replace")}}
+           "candidate": {"status": candidate.status, "stdout": bufs["stdout"][:cap].decode("utf-8", "replace"),
+                         "stderr": bufs["stderr"][-4000:].decode("utf-8", "replace")}}
     if tests:
-        out["tests"] = {"status": tests.status, "report": bufs[("tests", 5)].decode("utf-8", "replace"),
-                        "stderr": bufs[("tests", 2)][-4000:].decode("utf-8", "replace")}
+        out["tests"] = {"status": test_process.role.status if test_process.role else None,
+                        "report": bufs["report"].decode("utf-8", "replace")}
     return out
 
 
 def _final_report(raw):
     try:
-        report = json.loads(bytes(raw).decode())
+        report = json.loads(raw if isinstance(raw, str) else bytes(raw).decode())
     except ValueError:
         return False
     return isinstance(report, dict) and report.get("status") not in (None, "gone")
@@ -458,13 +525,14 @@ def main():
     gc.collect()
     gc.freeze()  # every fork shares these pages: a collection in a child would copy them all
     zygotes = {role: start_zygote(program) for role in ("candidate", "tests")}
+    tests = TestProcess(zygotes["tests"])
     write_msg(1, {"ready": True})
     while True:
         job = read_msg(0)
         if job is None:
             return
         try:
-            result = run_job(job, zygotes)
+            result = run_job(job, zygotes, tests)
         except Exception as exc:  # report, keep serving
             result = {"error": "%s: %s" % (type(exc).__name__, exc)}
         result["id"] = job.get("id")

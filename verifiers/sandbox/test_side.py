@@ -478,13 +478,6 @@ def _namespace(channel, names):
     return ns
 
 
-def _report(status, asserts=0, detail=""):
-    data = json.dumps({"status": status, "asserts": asserts, "detail": str(detail)[:2000]}).encode()
-    while data:
-        data = data[os.write(REPORT, data):]
-    os._exit(0)
-
-
 def _describe(exc):
     try:
         return "%s: %s" % (type(exc).__name__, str(exc)[:500])
@@ -493,33 +486,88 @@ def _describe(exc):
 
 
 def run(job):
+    """One job's tests against the candidate on RPC_IN/RPC_OUT: (status, asserts held, detail)."""
     try:
         source = job["tests"]
         tree = ast.parse(source, "tests.py")
         tree = ast.fix_missing_locations(_CountAsserts(source).visit(tree))
         compiled = compile(tree, "tests.py", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        _report("bad_tests", detail=_describe(exc))
+        return "bad_tests", 0, _describe(exc)
     channel = Channel()
     counter = [0]
     try:
         hello = wire.recv(RPC_IN, os.read)
         if hello is None:
-            _report("gone", detail="the candidate did not complete before the tests")
+            return "gone", 0, "the candidate did not complete before the tests"
         if type(hello) is not list or len(hello) != 3 or hello[:2] != ["hello", wire.VERSION] or type(hello[2]) is not list:
             raise ProtocolBroken("bad hello")
         ns = _namespace(channel, hello[2])
         ns["__factory_asserts__"] = counter
         exec(compiled, ns)
     except CandidateGone as exc:
-        _report("gone", counter[0], exc)
+        return "gone", counter[0], str(exc)
     except (ProtocolBroken, wire.WireError) as exc:
-        _report("protocol", counter[0], exc)
+        return "protocol", counter[0], str(exc)
     except AssertionError as exc:
         if getattr(exc, "__factory_remote__", False):
-            _report("candidate_error", counter[0], _describe(exc))
-        _report("assert", counter[0], exc)
+            return "candidate_error", counter[0], _describe(exc)
+        return "assert", counter[0], str(exc)
     except BaseException as exc:
         status = "candidate_error" if getattr(exc, "__factory_remote__", False) else "test_error"
-        _report(status, counter[0], _describe(exc))
-    _report("pass" if counter[0] else "no_asserts", counter[0])
+        return status, counter[0], _describe(exc)
+    return ("pass" if counter[0] else "no_asserts"), counter[0], ""
+
+
+def _read_all(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def serve(control_fd):
+    """The test process's loop: each job arrives as four fds on the control socket (requests
+    to and answers from that job's candidate, the report pipe, the tests). State a job's tests
+    leave behind is reset: builtins, the `solution` module, the class caches."""
+    import socket
+
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        if fd != null:
+            os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    control = socket.socket(fileno=control_fd)
+    base_builtins = dict(builtins.__dict__)
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 64, 4)
+        except OSError:
+            os._exit(0)
+        if not msg or len(fds) != 4:
+            os._exit(0)
+        high = [os.dup(fd) for fd in fds]  # out of the way of the numbers they go to
+        for fd in fds:
+            os.close(fd)
+        for fd, target in zip(high, (RPC_OUT, RPC_IN, REPORT)):
+            os.dup2(fd, target)
+            os.close(fd)
+        status, asserts, detail = run(json.loads(_read_all(high[3]).decode()))
+        data = json.dumps({"status": status, "asserts": asserts, "detail": str(detail)[:2000]}).encode()
+        try:
+            while data:
+                data = data[os.write(REPORT, data):]
+        except OSError:
+            pass
+        for fd in (RPC_OUT, RPC_IN, REPORT):
+            os.close(fd)
+        builtins.__dict__.clear()
+        builtins.__dict__.update(base_builtins)
+        sys.modules.pop("solution", None)
+        _EXC_CACHE.clear()
+        wire._NT_CACHE.clear()
