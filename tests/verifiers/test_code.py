@@ -252,3 +252,18 @@ def test_a_candidate_cannot_stall_the_verifier(verifier, code):
     start = time.monotonic()
     out = verifier.verify(problem(ADD_TESTS), f"```python\n{code}\n```")
     assert not out.passed and time.monotonic() - start < 2.0 + 6.0, (out, time.monotonic() - start)
+
+
+@pytest.mark.parametrize("bad_tests,reason", [
+    ("import os\nos._exit(0)", "error"),           # the test process dies mid-job
+    ("while True:\n    pass", "timeout"),           # the test process is stuck in a job
+])
+def test_the_test_process_is_replaced_after_a_job_that_broke_it(bad_tests, reason):
+    v = CodeVerifier(timeout_s=1.0, workers=1)
+    try:
+        outs = v.verify_batch([(problem({"type": "assert", "code": bad_tests}), f"```python\n{ADD}```"),
+                               (problem(ADD_TESTS), f"```python\n{ADD}```")] + [(problem(ADD_TESTS), f"```python\n{ADD}```")] * 2)
+    finally:
+        v.close()
+    assert (outs[0].passed, outs[0].reason) == (False, reason), outs[0]
+    assert all(o.passed for o in outs[1:]), outs[1:]

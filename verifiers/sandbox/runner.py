@@ -352,7 +352,8 @@ class TestProcess:
         self.zsock, self.role, self.ctl, self.jobs = zsock, None, None, 0
 
     def ensure(self, limits):
-        if self.role is not None and self.role.status is None and self.jobs < MAX_TEST_JOBS:
+        if self.role is not None and self.jobs < MAX_TEST_JOBS \
+                and not select.select([self.role.status_r], [], [], 0)[0]:  # readable: it ended
             return
         self.stop()
         ctl, ctl_child = socket.socketpair()
@@ -399,7 +400,12 @@ def run_job(job, zygotes, tests):
             candidate = Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
                              {"mode": "assert", "code": job["code"], "limits": limits}, shared=[(3, req_r), (4, ans_w)])
             tests.ensure(limits)
-            report_r, tests_job_w = tests.submit(req_w, ans_r)
+            try:
+                report_r, tests_job_w = tests.submit(req_w, ans_r)
+            except OSError:  # it died between jobs: one fresh start
+                tests.stop()
+                tests.ensure(limits)
+                report_r, tests_job_w = tests.submit(req_w, ans_r)
         finally:
             for fd in (req_r, req_w, ans_r, ans_w):
                 os.close(fd)
