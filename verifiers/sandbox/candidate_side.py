@@ -17,6 +17,7 @@ import wire
 
 RPC_IN, RPC_OUT = 3, 4
 MAX_HANDLES = 1_000_000
+NAME_ITEMS = 10_000  # a module-level value larger than this is sent as a handle
 
 _BINARY = {name: getattr(operator, name) for name in (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor", "lshift", "rshift",
@@ -122,14 +123,24 @@ class Server:
 
     def _resolve(self, args):
         if not args or type(args[0]) is not int or args[0] not in self.objects:
-            raise wire.WireError("unknown handle")
+            raise LookupError("unknown handle")  # answered as an exception, like any failed call
         return self.objects[args[0]]
 
     def target(self, hid):
         return self._resolve([hid])
 
+    def name_entry(self, value):
+        """Small immutable data goes inline; mutable or large data stays here as a handle of
+        kind "plain", so the tests read its current value each time they use it."""
+        if type(value) in _MUTABLE or type(value).__module__ == "collections":
+            return self.handle(value)
+        try:
+            return wire.Encoder(self.handle, max_items=NAME_ITEMS).encode(value)
+        except wire.Unencodable:
+            return self.handle(value)
+
     def serve(self, namespace):
-        names = [[k, self.encode(v)] for k, v in list(namespace.items()) if not k.startswith("__")]
+        names = [[k, self.name_entry(v)] for k, v in list(namespace.items()) if not k.startswith("__")]
         wire.send(RPC_OUT, ["hello", wire.VERSION, names], os.write)
         while True:
             request = wire.recv(RPC_IN, os.read)
@@ -237,7 +248,13 @@ class Server:
         return ["ok", self.encode(items), False]
 
     def _plain(self, obj):
-        """The builtin value of an object of a builtin subclass (its items may be handles)."""
+        """The builtin value of an object of a builtin type or subclass (its items may be
+        handles); stdlib containers (deque, Counter...) as themselves."""
+        if type(obj).__module__ == "collections" or type(obj) in _MUTABLE:
+            try:
+                return ["ok", wire.Encoder(self.handle).encode(obj)]
+            except wire.Unencodable:
+                pass
         for base, convert in _CONVERT:
             if isinstance(obj, base):
                 return ["ok", self.encode(convert(obj))]
@@ -251,6 +268,8 @@ def _kind(obj):
         return "class"
     if isinstance(obj, type(sys)):
         return "module:" + str(getattr(obj, "__name__", ""))[:100]
+    if any(isinstance(obj, base) for base, _ in _CONVERT) or type(obj).__module__ == "collections":
+        return "plain"  # the tests use its plain value for everything but its own methods
     if callable(obj):
         return "callable"
     return "object"

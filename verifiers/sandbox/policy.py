@@ -24,7 +24,7 @@ ALLOW = (
     "brk", "mmap", "munmap", "mprotect", "mremap", "madvise", "msync", "mincore",
     # signals (to this pid namespace only: the process is alone in it)
     "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigpending", "rt_sigtimedwait", "rt_sigsuspend",
-    "sigaltstack", "tkill", "tgkill", "pause", "alarm", "setitimer", "getitimer",
+    "sigaltstack", "pause", "alarm", "setitimer", "getitimer",
     # threads, time, identity, limits
     "futex", "futex_waitv", "set_robust_list", "get_robust_list", "rseq", "set_tid_address", "arch_prctl",
     "sched_yield", "sched_getaffinity", "sched_getparam", "sched_getscheduler", "sched_get_priority_max",
@@ -54,6 +54,7 @@ KILL = (
 IOCTL_ALLOWED = (0x5401, 0x5413, 0x541B, 0x5421, 0x5450, 0x5451)  # TCGETS TIOCGWINSZ FIONREAD FIONBIO FIONCLEX FIOCLEX
 PRCTL_ALLOWED = (15, 16, 21, 39, 0x53564D41)  # SET_NAME GET_NAME GET_SECCOMP GET_NO_NEW_PRIVS SET_VMA
 CLONE_THREAD = 0x00010000
+CLONE_NAMESPACES = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000  # NS CGROUP UTS IPC USER PID NET
 AF_UNIX = 1
 
 
@@ -83,11 +84,14 @@ def build(disabled=()):
             f.add_rule(sc.ALLOW, "prctl", sc.Arg(0, sc.EQ, option))
         # Threads yes, processes no: clone only with CLONE_THREAD; clone3 cannot be filtered by
         # flags, so ENOSYS makes glibc fall back to clone.
-        f.add_rule(sc.ALLOW, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, CLONE_THREAD))
+        # One comparison: CLONE_THREAD set and every namespace flag clear.
+        f.add_rule(sc.ALLOW, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD | CLONE_NAMESPACES, CLONE_THREAD))
         f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
         f.add_rule(sc.ALLOW, "socketpair", sc.Arg(0, sc.EQ, AF_UNIX))
-        # kill(0, ...) would reach a process group; B has its own (setsid), and this denies it too.
-        f.add_rule(sc.ALLOW, "kill", sc.Arg(0, sc.NE, 0))
+        # Signals within the role's pid namespace, never to 0 (a process group: B has its own
+        # anyway) or 1 (the zygote). Negative pids compare as large unsigned values.
+        for name in ("kill", "tkill", "tgkill"):
+            f.add_rule(sc.ALLOW, name, sc.Arg(0, sc.GE, 2))
     with tempfile.TemporaryFile() as fh:
         f.export_bpf(fh)
         fh.seek(0)

@@ -245,7 +245,11 @@ def _program_failure(status: dict[str, Any] | None, stderr: str) -> tuple[str, s
     if sig == signal.SIGSYS:
         return "sandbox_violation", "forbidden system call (ptrace, process memory, namespaces, ...)"
     if sig is not None:
-        return "crash", f"killed by {signal.Signals(sig).name}"
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:  # a real-time signal has no name
+            name = f"signal {sig}"
+        return "crash", f"killed by {name}"
     if status.get("exit") not in (0, None):
         last = next((line for line in reversed(stderr.splitlines()) if line.strip()), f"exit status {status.get('exit')}")
         reason = next((r for marker, r in _LAST_LINE_REASONS if last.startswith(marker)), "runtime_error")
@@ -366,9 +370,9 @@ class SandboxPool:
                "stdin": execution.stdin, "limits": asdict(execution.limits)}
         try:
             raw = worker.execute(job, answer_within=execution.limits.wall_s + HOST_GRACE_S)
-        except FactoryError as exc:
-            return ExecResult("error", False, str(exc))
-        return judge(execution, raw)
+            return judge(execution, raw)
+        except Exception as exc:  # a verdict, never a lost batch
+            return ExecResult("error", False, f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         for w in self._workers:

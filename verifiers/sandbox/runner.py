@@ -160,6 +160,7 @@ def role_main(spec, fds, program):
                 pass
     os.closerange(max(targets) + 1, 4096)
     os.chdir("/tmp")  # the new tmpfs (the environment and signal dispositions come from the zygote)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # KeyboardInterrupt, as in any Python
     sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
     set_limits(job["limits"], spec["role"])
     if "capabilities" not in DISABLED:
@@ -227,6 +228,9 @@ def zygote(sock, program):
     os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets them at start-up, for the roles
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    # pid 1 gets only the signals it handles from inside its namespace: handle none (Python's
+    # SIGINT handler would let a program kill the zygote with kill(1, SIGINT)).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     while True:
         ready = select.select([sock] + list(running), [], [])[0]
         for fd in ready:
@@ -539,6 +543,11 @@ def main():
             return
         try:
             result = run_job(job, zygotes, tests)
+        except OSError as exc:  # a zygote is gone: answer, then exit so the host starts a new worker
+            result = {"error": "sandbox worker broken (%s: %s); restarting it" % (type(exc).__name__, exc)}
+            result["id"] = job.get("id")
+            write_msg(1, result)
+            return
         except Exception as exc:  # report, keep serving
             result = {"error": "%s: %s" % (type(exc).__name__, exc)}
         result["id"] = job.get("id")

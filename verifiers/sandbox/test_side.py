@@ -26,9 +26,12 @@ Semantics, stated plainly (also in the README):
 
 import ast
 import builtins
+import decimal
 import json
+import operator
 import os
 import sys
+import threading
 import types
 
 import wire
@@ -54,8 +57,11 @@ class Channel:
     def __init__(self):
         self.handles = {}
         self.callbacks = []  # test-side functions the candidate may call back, by index
+        self.open = True  # closed at the end of its job: a late call never reaches the next job
 
     def request(self, message):
+        if not self.open:
+            raise CandidateGone("this job is over")
         self._send(message)
         while True:
             try:
@@ -196,8 +202,40 @@ def _get(handle, name):
     return object.__getattribute__(handle, name)
 
 
+_ARITH = {name: getattr(operator, name) for name in (
+    "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor", "lshift", "rshift", "matmul")}
+_COMPARE = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+            "ge": operator.ge}
+# The operators a tolerance check applies to a result and its expected value (abs(x - e) < eps,
+# abs(x / e - 1) < eps): with a program object and test data, their result must be a program
+# object, or the program would see the expected value and could answer 0.
+_TOLERANCE_OPS = frozenset(("add", "sub", "truediv", "floordiv", "mod"))
+# Methods of builtin types that change the object: forwarded, so the program's object changes.
+_MUTATORS = frozenset((
+    "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update", "setdefault", "popitem",
+    "add", "discard", "difference_update", "intersection_update", "symmetric_difference_update", "appendleft",
+    "extendleft", "popleft", "rotate", "subtract"))
+
+
+def _plain_of(value):
+    """A handle's plain value where it has one (else the handle itself); data as it is."""
+    if type(value) is Handle and _get(value, "_kind") == "plain":
+        mine = value._plain()
+        return value if mine is _NO_VALUE else mine
+    return value
+
+
 class Handle:
-    """A candidate object that stays in the candidate process."""
+    """An object that stays in the candidate process.
+
+    A handle of kind "plain" (an instance of a builtin type or subclass: an IntEnum, a list
+    subclass) is its plain value for every operation the tests make on it: comparisons,
+    arithmetic, `in`, indexing, iteration, hashing and the builtin type's own non-mutating
+    methods all run here on a fresh copy of that value, so overriding them in the program
+    changes nothing. Other handles (instances of the program's classes) forward operations to
+    the program; a forwarded operator with a test-side operand must give back a program
+    object, never plain data, for the operators of tolerance checks (else `abs(obj - expected)
+    < eps` would let the program see the expected value and answer 0)."""
 
     __slots__ = ("_ch", "_id", "_type", "_kind", "__weakref__")
 
@@ -209,26 +247,51 @@ class Handle:
 
     # ----- plumbing
     def _plain(self):
+        if _get(self, "_kind") != "plain":
+            return _NO_VALUE
         answer = _get(self, "_ch").request(["value", _get(self, "_id")])
         return _get(self, "_ch").decode(answer[1]) if answer[0] == "ok" else _NO_VALUE
 
-    def _binary(self, name, left, right):
+    def _forward(self, name, left, right):
         ch = _get(self, "_ch")
         return ch.value(["binary", name, ch.encode(left), ch.encode(right)])
 
     def _unary(self, name):
         return _get(self, "_ch").value(["unary", name, _get(self, "_id")])
 
-    def _compare(self, other, name, op):
-        if type(other) is Handle or _FORWARD_COMPARE:
-            return self._binary(name, self, other)
+    def _arith(self, name, other, reflected):
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            theirs = _plain_of(other)
+            return _ARITH[name](theirs, mine) if reflected else _ARITH[name](mine, theirs)
+        result = self._forward(name, other, self) if reflected else self._forward(name, self, other)
+        if name in _TOLERANCE_OPS and type(other) is not Handle and type(result) is not Handle:
+            raise Untrusted("%s of a %s with test data gave plain data, which is not trusted"
+                            % (name, _get(self, "_type")))
+        return result
+
+    def _compare(self, other, name):
+        if _FORWARD_COMPARE:
+            return self._forward(name, self, other)
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            return _COMPARE[name](mine, _plain_of(other))
+        if type(other) is Handle and _get(other, "_kind") != "plain":
+            return self._forward(name, self, other)  # two program objects: the program's own rule
+        return NotImplemented  # a program object without a plain value equals no data
+
+    def _plain_or_error(self):
         mine = self._plain()
         if mine is _NO_VALUE:
-            return NotImplemented
-        return op(mine, other)
+            raise TypeError("a %s has no plain value" % _get(self, "_type"))
+        return mine
 
     # ----- attributes and calls
     def __getattr__(self, name):
+        if _get(self, "_kind") == "plain" and name not in _MUTATORS and name in _BUILTIN_ATTRS:
+            mine = self._plain()
+            if mine is not _NO_VALUE and hasattr(type(mine), name):
+                return getattr(mine, name)
         return _get(self, "_ch").value(["getattr", _get(self, "_id"), name])
 
     def __setattr__(self, name, value):
@@ -256,28 +319,34 @@ class Handle:
         ch = _get(self, "_ch")
         return ch.value(["isinstance", ch.encode(obj), _get(self, "_id")]) is True
 
-    # ----- comparisons and truth
+    # ----- comparisons, truth, hashing
     def __eq__(self, other):
-        return self._compare(other, "eq", lambda a, b: a == b)
+        return self._compare(other, "eq")
 
     def __ne__(self, other):
-        result = self._compare(other, "ne", lambda a, b: a != b)
-        return True if result is NotImplemented and type(other) is not Handle else result
+        result = self._compare(other, "ne")
+        return True if result is NotImplemented else result
 
     def __lt__(self, other):
-        return self._compare(other, "lt", lambda a, b: a < b)
+        return self._compare(other, "lt")
 
     def __le__(self, other):
-        return self._compare(other, "le", lambda a, b: a <= b)
+        return self._compare(other, "le")
 
     def __gt__(self, other):
-        return self._compare(other, "gt", lambda a, b: a > b)
+        return self._compare(other, "gt")
 
     def __ge__(self, other):
-        return self._compare(other, "ge", lambda a, b: a >= b)
+        return self._compare(other, "ge")
 
     def __hash__(self):
-        return hash(("factory-handle", _get(self, "_id")))
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            return hash(mine)
+        value = self._unary("hash")
+        if type(value) is not int:
+            raise TypeError("hash() of a candidate object returned %s" % type(value).__name__)
+        return value
 
     def __bool__(self):
         mine = self._plain()
@@ -291,18 +360,22 @@ class Handle:
     def __contains__(self, item):
         mine = self._plain()
         if mine is not _NO_VALUE:
-            return item in mine
-        return self._binary("contains", self, item) is True
+            return _plain_of(item) in mine
+        return self._forward("contains", self, item) is True
 
     # ----- containers and iteration
     def __len__(self):
-        n = self._unary("len")
+        mine = self._plain()
+        n = len(mine) if mine is not _NO_VALUE else self._unary("len")
         if type(n) is not int or n < 0:
             raise TypeError("len() of a candidate object returned %r" % type(n).__name__)
         return n
 
     def __getitem__(self, key):
-        return self._binary("getitem", self, key)
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            return mine[_plain_of(key)]
+        return self._forward("getitem", self, key)
 
     def __setitem__(self, key, value):
         ch = _get(self, "_ch")
@@ -313,6 +386,9 @@ class Handle:
         ch.value(["delitem", _get(self, "_id"), ch.encode(key)])
 
     def __iter__(self):
+        mine = self._plain()
+        if mine is not _NO_VALUE:
+            return iter(mine)
         iterator = self._unary("iter")
         if type(iterator) is not Handle:
             return iter(iterator)
@@ -325,7 +401,8 @@ class Handle:
         return items[0]
 
     def __reversed__(self):
-        return iter(self._unary("reversed"))
+        mine = self._plain()
+        return reversed(mine) if mine is not _NO_VALUE else iter(self._unary("reversed"))
 
     def __repr__(self):
         text = self._unary("repr")
@@ -347,40 +424,46 @@ class Handle:
     def __float__(self):
         return float(self._plain_or_error())
 
-    def __format__(self, spec):
-        return format(self._plain_or_error() if spec else str(self), spec)
+    def __round__(self, ndigits=None):
+        return round(self._plain_or_error(), ndigits)
 
-    def _plain_or_error(self):
+    def __format__(self, spec):
         mine = self._plain()
-        if mine is _NO_VALUE:
-            raise TypeError("a %s has no plain value" % _get(self, "_type"))
-        return mine
+        return format(mine if mine is not _NO_VALUE else str(self), spec)
+
+    def _unary_op(self, name, op):
+        mine = self._plain()
+        return op(mine) if mine is not _NO_VALUE else self._unary(name)
 
     def __neg__(self):
-        return self._unary("neg")
+        return self._unary_op("neg", operator.neg)
 
     def __pos__(self):
-        return self._unary("pos")
+        return self._unary_op("pos", operator.pos)
 
     def __abs__(self):
-        return self._unary("abs")
+        return self._unary_op("abs", abs)
 
     def __invert__(self):
-        return self._unary("invert")
+        return self._unary_op("invert", operator.invert)
 
 
-def _binary_pair(name):
+_BUILTIN_ATTRS = frozenset(name for kind in (int, str, list, dict, set, bytes, float, complex, tuple, frozenset, bytearray)
+                           for name in dir(kind) if not name.startswith("__"))
+
+
+def _arith_pair(name):
     def forward(self, other):
-        return self._binary(name, self, other)
+        return self._arith(name, other, False)
 
     def reflected(self, other):
-        return self._binary(name, other, self)
+        return self._arith(name, other, True)
     return forward, reflected
 
 
-for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor", "lshift", "rshift", "matmul"):
+for _op in _ARITH:
     _dunder = _op.rstrip("_")
-    _f, _r = _binary_pair(_op)
+    _f, _r = _arith_pair(_op)
     setattr(Handle, "__%s__" % _dunder, _f)
     setattr(Handle, "__r%s__" % _dunder, _r)
 
@@ -459,21 +542,33 @@ class _CountAsserts(ast.NodeTransformer):
         return [node, ast.copy_location(count, node)]
 
 
-def _namespace(channel, names):
+def _namespace(channel, names, used):
+    """The tests' globals: the program's module-level names, except that
+    - a builtin's name means the builtin (a program's `abs` or `sorted` does not replace the
+      tests'), unless the tests use no other name of the program: then that name is the task's
+      entry point (MBPP asks for a function called `sum`);
+    - a standard-library module's name means this process's own import of it;
+    - dunder names are not taken at all."""
     ns = {"__name__": "__main__", "__builtins__": builtins}
     solution = types.ModuleType("solution")
+    entries = []
     for entry in names:
         if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not str:
             raise ProtocolBroken("malformed name table")
-        value = channel.decode(entry[1])
-        kind = _get(value, "_kind") if type(value) is Handle else ""
-        if kind.startswith("module:") and kind[7:].split(".")[0] in sys.stdlib_module_names:
+        if not entry[0].startswith("__") and entry[0].isidentifier():
+            entries.append(entry)
+    own_names_used = any(e[0] in used and not hasattr(builtins, e[0]) for e in entries)
+    for name, encoded in entries:
+        value = channel.decode(encoded)
+        setattr(solution, name, value)
+        if hasattr(builtins, name) and own_names_used:
+            continue
+        if name in sys.stdlib_module_names:
             try:
-                value = __import__(kind[7:], fromlist=["_"])  # the test process's own copy
+                value = __import__(name)  # the test process's own copy
             except ImportError:
-                pass
-        ns[entry[0]] = value
-        setattr(solution, entry[0], value)
+                continue
+        ns[name] = value
     sys.modules["solution"] = solution
     return ns
 
@@ -490,6 +585,7 @@ def run(job):
     try:
         source = job["tests"]
         tree = ast.parse(source, "tests.py")
+        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
         tree = ast.fix_missing_locations(_CountAsserts(source).visit(tree))
         compiled = compile(tree, "tests.py", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -497,12 +593,19 @@ def run(job):
     channel = Channel()
     counter = [0]
     try:
+        return _run_tests(channel, compiled, counter, used)
+    finally:
+        channel.open = False
+
+
+def _run_tests(channel, compiled, counter, used):
+    try:
         hello = wire.recv(RPC_IN, os.read)
         if hello is None:
             return "gone", 0, "the candidate did not complete before the tests"
         if type(hello) is not list or len(hello) != 3 or hello[:2] != ["hello", wire.VERSION] or type(hello[2]) is not list:
             raise ProtocolBroken("bad hello")
-        ns = _namespace(channel, hello[2])
+        ns = _namespace(channel, hello[2], used)
         ns["__factory_asserts__"] = counter
         exec(compiled, ns)
     except CandidateGone as exc:
@@ -543,7 +646,7 @@ def serve(control_fd):
     if null > 2:
         os.close(null)
     control = socket.socket(fileno=control_fd)
-    base_builtins = dict(builtins.__dict__)
+    base_builtins, base_recursion = dict(builtins.__dict__), sys.getrecursionlimit()
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(control, 64, 4)
@@ -566,8 +669,14 @@ def serve(control_fd):
             pass
         for fd in (RPC_OUT, RPC_IN, REPORT):
             os.close(fd)
+        if threading.active_count() > 1:
+            os._exit(0)  # a thread of these tests could reach the next job: the server replaces us
         builtins.__dict__.clear()
         builtins.__dict__.update(base_builtins)
         sys.modules.pop("solution", None)
         _EXC_CACHE.clear()
         wire._NT_CACHE.clear()
+        decimal.setcontext(decimal.Context())
+        sys.setrecursionlimit(base_recursion)
+        sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
+        os.chdir("/tmp")
