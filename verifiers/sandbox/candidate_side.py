@@ -203,10 +203,11 @@ class Server:
         if op == "call":
             fn, args, kwargs = self.target(request[1]), [self.decode(a) for a in request[2]], \
                 {k: self.decode(v) for k, v in request[3]}
-            result = fn(*args, **kwargs)
+            with _Captured() as printed:
+                result = fn(*args, **kwargs)
             after = [[i, self.encode(a)] for i, a in enumerate(args) if type(a) in _MUTABLE]
             after += [[k, self.encode(v)] for k, v in kwargs.items() if type(v) in _MUTABLE]
-            return ["ok", self.encode(result), after]
+            return ["ok", self.encode(result), after, printed.text()]
         if op == "getattr":
             return ["ok", self.encode(getattr(self.target(request[1]), request[2]))]
         if op == "setattr":
@@ -259,6 +260,26 @@ class Server:
             if isinstance(obj, base):
                 return ["ok", self.encode(convert(obj))]
         return ["novalue"]
+
+
+class _Captured:
+    """What a call prints to sys.stdout, for the tests (capped); stdout is restored after."""
+
+    CAP = 1 << 20
+
+    def __enter__(self):
+        import io
+        self.buffer, self.saved = io.StringIO(), sys.stdout
+        sys.stdout = self.buffer
+        return self
+
+    def __exit__(self, *exc):
+        if sys.stdout is self.buffer:
+            sys.stdout = self.saved
+        return False
+
+    def text(self):
+        return self.buffer.getvalue()[: self.CAP]
 
 
 def _kind(obj):

@@ -414,8 +414,8 @@ def run_job(job, zygotes, tests):
             for fd in (req_r, req_w, ans_r, ans_w):
                 os.close(fd)
         out = collect(job, candidate, (tests, report_r, tests_job_w), start)
-        if not _final_report(out["tests"]["report"]):
-            tests.stop()  # stuck in a job, or died: the next job gets a fresh one
+        if not _final_report(out["tests"]["report"]) or '"retire": true' in out["tests"]["report"]:
+            tests.stop()  # stuck in a job, died, or retiring: the next job gets a fresh one
         return out
     finally:
         if candidate is not None:

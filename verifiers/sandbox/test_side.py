@@ -16,6 +16,9 @@ Semantics, stated plainly (also in the README):
 - Truth: a plain value's truth; a candidate object without __bool__/__len__ is true (Python's
   default); a candidate-defined __bool__/__len__ is not trusted and the assertion errors.
 - Float tolerance only where the test asks for it (math.isclose, abs(a - b) < eps...).
+- What the program prints during a call is written to the tests' sys.stdout, so a test that
+  captures it (contextlib.redirect_stdout) sees it. Files and stdin are the program's own: a
+  file the tests write, or an `input` they replace, does not reach it.
 - Data crosses by value: a list passed to the candidate is copied; after the call the
   candidate's version of each list/dict/set/bytearray argument is copied back in place.
 - A test-side function passed to the candidate becomes a callback: the candidate's calls of it
@@ -305,8 +308,11 @@ class Handle:
         ch = _get(self, "_ch")
         answer = ch.request(["call", _get(self, "_id"), [ch.encode(a) for a in args],
                              [[k, ch.encode(v)] for k, v in kwargs.items()]])
-        if answer[0] != "ok" or len(answer) != 3 or type(answer[2]) is not list:
+        if answer[0] != "ok" or len(answer) not in (3, 4) or type(answer[2]) is not list:
             raise ProtocolBroken("malformed call answer")
+        printed = answer[3] if len(answer) > 3 else None
+        if type(printed) is str and printed:
+            sys.stdout.write(printed)  # what the program printed during the call, for redirect_stdout
         for pair in answer[2]:
             if type(pair) is not list or len(pair) != 2:
                 raise ProtocolBroken("malformed argument update")
@@ -358,10 +364,18 @@ class Handle:
                         % _get(self, "_type"))
 
     def __contains__(self, item):
+        """`x in obj` never shows the program x (the expected member): a plain value answers
+        here; a program object is iterated and its items compared here, as Python does for a
+        container without __contains__. A program object that cannot be iterated cannot say."""
         mine = self._plain()
         if mine is not _NO_VALUE:
             return _plain_of(item) in mine
-        return self._forward("contains", self, item) is True
+        item = _plain_of(item)
+        try:
+            members = iter(self)
+        except TypeError:
+            raise Untrusted("`in` on a %s that cannot be iterated is not trusted" % _get(self, "_type")) from None
+        return any(member is item or member == item for member in members)
 
     # ----- containers and iteration
     def __len__(self):
@@ -661,7 +675,11 @@ def serve(control_fd):
             os.dup2(fd, target)
             os.close(fd)
         status, asserts, detail = run(json.loads(_read_all(high[3]).decode()))
-        data = json.dumps({"status": status, "asserts": asserts, "detail": str(detail)[:2000]}).encode()
+        # A thread these tests left could reach the next job: then this process retires (the
+        # server replaces it), and says so in the report, before the server sends another job.
+        retire = threading.active_count() > 1
+        data = json.dumps({"status": status, "asserts": asserts, "detail": str(detail)[:2000],
+                           "retire": retire}).encode()
         try:
             while data:
                 data = data[os.write(REPORT, data):]
@@ -669,8 +687,8 @@ def serve(control_fd):
             pass
         for fd in (RPC_OUT, RPC_IN, REPORT):
             os.close(fd)
-        if threading.active_count() > 1:
-            os._exit(0)  # a thread of these tests could reach the next job: the server replaces us
+        if retire:
+            os._exit(0)
         builtins.__dict__.clear()
         builtins.__dict__.update(base_builtins)
         sys.modules.pop("solution", None)
