@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -163,9 +164,12 @@ def test_host_survives_and_files_outside_are_untouched(verifier, tmp_path):
     assert marker.read_text() == "safe"
     assert not Path("/usr/pwned").exists()
     fork_bomb = "```python\nimport os\nwhile True: os.fork()\n```"
-    verifier.verify_batch([(problem(ADD_TESTS), fork_bomb)] * 4)
-    leftover = subprocess.run(["ps", "-u", "65534", "-o", "pid=,comm="], capture_output=True, text=True).stdout
-    assert len(leftover.splitlines()) <= 5 * verifier.pool.size  # only the fork servers (bwrap x2, server, 2 zygotes)
+    verifier.verify_batch([(problem(ADD_TESTS), f"```python\n{ADD}```")] * 4)  # every worker and test process up
+    before = _sandbox_pids()
+    sleeper = "```python\nimport threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()\ntime.sleep(60)\n```"
+    verifier.verify_batch([(problem(ADD_TESTS), fork_bomb)] * 4 + [(problem(SUM_IO), sleeper)] * 2)
+    time.sleep(0.2)
+    assert not _sandbox_pids() - before, "a process of the fork bombs outlived its execution"
     assert verifier.verify(problem(ADD_TESTS), f"```python\n{ADD}```").passed
 
 
