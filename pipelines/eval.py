@@ -1,6 +1,6 @@
 """Evaluation over a run's shards: the unbiased pass@k estimator (Chen et al. 2021,
-1 - C(n-c, k) / C(n, k)) for k = 1..n, and majority-vote accuracy maj@k over extracted answers,
-per domain and iteration. Samples are read with DuckDB; the estimators are exact integers."""
+1 - C(n-c, k) / C(n, k)) for k = 1..n, and majority-vote accuracy maj@k over extracted answers
+(the expectation over k-subsets, so maj@1 = pass@1), per domain and iteration. Samples are read with DuckDB; the estimators are exact integers."""
 
 from __future__ import annotations
 
@@ -27,14 +27,65 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return 1.0 - comb(n - c, k) / comb(n, k)
 
 
-def majority_correct(samples: list[tuple[str | None, bool]]) -> bool:
-    """Vote over extracted answers (ties: the answer seen first); correct if that answer passed."""
-    votes = Counter(a.strip() for a, _ in samples if a and a.strip())
-    if not votes:
-        return False
-    best = max(votes.values())
-    winner = next(a.strip() for a, _ in samples if a and a.strip() and votes[a.strip()] == best)
-    return any(ok for a, ok in samples if a and a.strip() == winner)
+EXACT_MAJ_MAX_N = 64  # above this, maj@k is estimated from random subsets
+SAMPLED_SUBSETS = 4000
+
+
+def maj_at_k(samples: list[tuple[str | None, bool]], k: int) -> float:
+    """Majority-vote accuracy of k samples: the expectation over all k-subsets of the n samples
+    (so maj@1 = pass@1), not the first k. A subset's vote is over extracted answers; samples
+    without an answer do not vote (a subset with no vote is wrong); a tie between answers is
+    split evenly. Exact by counting for n <= EXACT_MAJ_MAX_N, else a seeded estimate."""
+    n = len(samples)
+    if not 1 <= k <= n:
+        raise ValueError(f"k={k} outside 1..{n}")
+    classes: dict[str, list] = {}
+    for answer, ok in samples:
+        key = answer.strip() if answer else ""
+        if key:
+            entry = classes.setdefault(key, [0, False])
+            entry[0] += 1
+            entry[1] = entry[1] or ok
+    counts = [(m, ok) for m, ok in classes.values()]
+    silent = n - sum(m for m, _ in counts)
+    if n > EXACT_MAJ_MAX_N:
+        return _maj_sampled(counts, silent, k)
+    total = 0.0
+    for c, (m_c, ok_c) in enumerate(counts):
+        if not ok_c:
+            continue
+        others = [m for i, (m, _) in enumerate(counts) if i != c]
+        for j in range(1, min(m_c, k) + 1):
+            total += comb(m_c, j) * _ways_below(others, silent, k - j, j)
+    return total / comb(n, k)
+
+
+def _ways_below(others: list[int], silent: int, picks: int, j: int) -> float:
+    """Subsets of `picks` items from the other classes (each with at most j votes) and the
+    silent samples, each weighted 1/(1 + number of classes tied at j)."""
+    ways = {(x, 0): comb(silent, x) for x in range(min(silent, picks) + 1)}  # (picked, ties) -> count
+    for m in others:
+        step: dict[tuple[int, int], int] = defaultdict(int)
+        for (picked, ties), w in ways.items():
+            for x in range(min(m, j, picks - picked) + 1):
+                step[(picked + x, ties + (x == j))] += w * comb(m, x)
+        ways = step
+    return sum(w / (ties + 1) for (picked, ties), w in ways.items() if picked == picks)
+
+
+def _maj_sampled(counts: list[tuple[int, bool]], silent: int, k: int) -> float:
+    import random
+
+    rng = random.Random(k)
+    pool = [i for i, (m, _) in enumerate(counts) for _ in range(m)] + [-1] * silent
+    score = 0.0
+    for _ in range(SAMPLED_SUBSETS):
+        votes = Counter(i for i in rng.sample(pool, k) if i >= 0)
+        if votes:
+            best = max(votes.values())
+            winners = [i for i, v in votes.items() if v == best]
+            score += sum(counts[i][1] for i in winners) / len(winners)
+    return score / SAMPLED_SUBSETS
 
 
 @dataclass
@@ -57,7 +108,7 @@ def evaluate(run_dir: str | Path) -> list[Curve]:
         n = min(len(s) for s in problems.values())  # problems with fewer samples bound k
         pass_at = {k: sum(pass_at_k(len(s), sum(ok for _, ok in s), k) for s in problems.values()) / len(problems)
                    for k in range(1, n + 1)}
-        maj_at = {k: sum(majority_correct(s[:k]) for s in problems.values()) / len(problems) for k in range(1, n + 1)}
+        maj_at = {k: sum(maj_at_k(s, k) for s in problems.values()) / len(problems) for k in range(1, n + 1)}
         curves.append(Curve(domain, iteration, len(problems), n, pass_at, maj_at))
     return curves
 
