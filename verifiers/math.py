@@ -195,6 +195,8 @@ class MathVerifier:
                            else "several different final answers")
         if len(answer) > MAX_ANSWER_CHARS:
             return Outcome(False, "bad_output", details=f"answer of {len(answer)} chars", extracted=answer[:200])
+        if not _normalise(answer):  # "x =", "\text{}", "$": a final line with no value in it
+            return Outcome(False, "no_answer", details=f"no value in the final answer {answer!r}", extracted=answer)
         if nesting_depth(_strip_wrapping_parens(answer)) > MAX_NESTING:
             return Outcome(False, "bad_output", details=f"answer nested deeper than {MAX_NESTING}", extracted=answer[:200])
         if _has_lookalikes(answer):

@@ -15,6 +15,10 @@ COT = "Let me think step by step.\nFirst we add the numbers carefully.\n"
 CASES = [
     # --- extraction: which answer counts ---
     ("8", COT + "So the answer is \\boxed{8}.", True, "correct"),
+    # a final line with no value in it: nothing to grade (#12)
+    ("3", COT + "So the answer is \\boxed{x =}", False, "no_answer"),
+    ("3", COT + "Final Answer: $x = $", False, "no_answer"),
+    ("3", COT + "The final answer is \\boxed{\\text{}}", False, "no_answer"),
     ("8", COT + "\\boxed{7} wait, I made an error. Recomputing: \\boxed{8}", True, "correct"),
     ("8", COT + "\\boxed{8} hmm, actually it is\n\\boxed{9}", False, "wrong_answer"),
     ("8", COT + "The final answer is 8", True, "correct"),
