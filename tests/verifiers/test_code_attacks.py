@@ -192,7 +192,7 @@ def test_attack_table_in_an_outer_jail(tmp_path):
 
 # ---------------------------------------------------------------- inside: rows and mutations -
 
-@pytest.mark.skipif(not IN_JAIL, reason="runs inside the outer jail (test_attack_table_in_an_outer_jail)")
+@pytest.mark.jail_only
 def test_the_jail_is_in_effect():
     import socket
 
@@ -214,7 +214,7 @@ def results():
     return got
 
 
-@pytest.mark.skipif(not IN_JAIL, reason="runs inside the outer jail (test_attack_table_in_an_outer_jail)")
+@pytest.mark.jail_only
 @pytest.mark.parametrize("row_id", [row.id for row in ROWS])
 def test_row(results, row_id):
     row, got = BY_ID[row_id], results[row_id]
@@ -228,7 +228,7 @@ def _mutated(switches: str, rows: list[Row]) -> dict[str, Result]:
         return run_rows(rows)
 
 
-@pytest.mark.skipif(not IN_JAIL, reason="runs inside the outer jail (test_attack_table_in_an_outer_jail)")
+@pytest.mark.jail_only
 @pytest.mark.parametrize("switch", SWITCHES)
 def test_mutation_switching_a_defence_off_lets_an_attack_through(switch):
     rows = [row for row in ROWS if row.mutate and row.defence == switch]
@@ -240,7 +240,7 @@ def test_mutation_switching_a_defence_off_lets_an_attack_through(switch):
     assert flipped, f"with {switch} off every row tagged {switch} still got its expected verdict:\n{table}"
 
 
-@pytest.mark.skipif(not IN_JAIL, reason="runs inside the outer jail (test_attack_table_in_an_outer_jail)")
+@pytest.mark.jail_only
 def test_mutation_capabilities_are_defence_in_depth():
     """Dropping capabilities is defence in depth behind seccomp: it must change some verdict of a
     row tagged `capabilities`, alone or (where seccomp would have stopped the row first) with
