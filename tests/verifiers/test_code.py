@@ -259,8 +259,8 @@ def test_a_candidate_cannot_stall_the_verifier(verifier, code):
 
 
 @pytest.mark.parametrize("bad_tests,reason", [
-    ("import os\nos._exit(0)", "error"),           # the test process dies mid-job
-    ("while True:\n    pass", "timeout"),           # the test process is stuck in a job
+    ("add(1, 2)\nimport os\nos._exit(0)", "error"),           # the test process dies mid-job
+    ("add(1, 2)\nwhile True:\n    pass", "timeout"),           # the test process is stuck in a job
 ])
 def test_the_test_process_is_replaced_after_a_job_that_broke_it(bad_tests, reason):
     v = CodeVerifier(timeout_s=1.0, workers=1)

@@ -61,10 +61,18 @@ class Channel:
         self.handles = {}
         self.callbacks = []  # test-side functions the candidate may call back, by index
         self.open = True  # closed at the end of its job: a late call never reaches the next job
+        self.epoch = 0
+        self.lock = threading.RLock()
 
-    def request(self, message):
+    def request(self, message, reads=False):
         if not self.open:
             raise CandidateGone("this job is over")
+        if not reads:
+            self.epoch += 1  # the program may run code: cached plain values are stale
+        with self.lock:  # tests may call the program from several threads
+            return self._exchange(message)
+
+    def _exchange(self, message):
         self._send(message)
         while True:
             try:
@@ -220,6 +228,22 @@ _MUTATORS = frozenset((
     "extendleft", "popleft", "rotate", "subtract"))
 
 
+def _tainted(result, how):
+    """What a tolerance operator made from a program object and test data (`obj - expected`)
+    may stay a program object, marked: it can be printed, but never turned back into data
+    (abs, comparisons, truth, float, len...), and what it makes is marked too."""
+    if type(result) is not Handle or _get(result, "_kind") == "plain":
+        raise Untrusted("%s gave data, which is not trusted" % how)
+    object.__setattr__(result, "_tainted", True)
+    return result
+
+
+def _refuse_tainted(*values):
+    for value in values:
+        if type(value) is Handle and _get(value, "_tainted"):
+            raise Untrusted("a value made from test data by the program's operator is not trusted as data")
+
+
 def _plain_of(value):
     """A handle's plain value where it has one (else the handle itself); data as it is."""
     if type(value) is Handle and _get(value, "_kind") == "plain":
@@ -240,20 +264,30 @@ class Handle:
     object, never plain data, for the operators of tolerance checks (else `abs(obj - expected)
     < eps` would let the program see the expected value and answer 0)."""
 
-    __slots__ = ("_ch", "_id", "_type", "_kind", "__weakref__")
+    __slots__ = ("_ch", "_id", "_type", "_kind", "_tainted", "_cache", "__weakref__")
 
     def __init__(self, channel, hid, type_name, kind):
         object.__setattr__(self, "_ch", channel)
         object.__setattr__(self, "_id", hid)
         object.__setattr__(self, "_type", type_name)
         object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_tainted", False)  # made from test data by a tolerance operator
+        object.__setattr__(self, "_cache", None)  # (epoch, plain value)
 
     # ----- plumbing
     def _plain(self):
-        if _get(self, "_kind") != "plain":
+        """The plain value, read once per epoch: it is read again only after a request that can
+        run the program's code (a value that changes from read to read would pass checks made
+        of several reads)."""
+        if _get(self, "_kind") != "plain" or _get(self, "_tainted"):
             return _NO_VALUE
-        answer = _get(self, "_ch").request(["value", _get(self, "_id")])
-        return _get(self, "_ch").decode(answer[1]) if answer[0] == "ok" else _NO_VALUE
+        ch, cache = _get(self, "_ch"), _get(self, "_cache")
+        if cache is not None and cache[0] == ch.epoch:
+            return cache[1]
+        answer = ch.request(["value", _get(self, "_id")], reads=True)
+        value = ch.decode(answer[1]) if answer[0] == "ok" else _NO_VALUE
+        object.__setattr__(self, "_cache", (ch.epoch, value))
+        return value
 
     def _forward(self, name, left, right):
         ch = _get(self, "_ch")
@@ -268,14 +302,17 @@ class Handle:
             theirs = _plain_of(other)
             return _ARITH[name](theirs, mine) if reflected else _ARITH[name](mine, theirs)
         result = self._forward(name, other, self) if reflected else self._forward(name, self, other)
-        if name in _TOLERANCE_OPS and type(other) is not Handle and type(result) is not Handle:
-            raise Untrusted("%s of a %s with test data gave plain data, which is not trusted"
-                            % (name, _get(self, "_type")))
+        tolerance = name in _TOLERANCE_OPS and type(other) is not Handle
+        if tolerance or _get(self, "_tainted") or (type(other) is Handle and _get(other, "_tainted")):
+            return _tainted(result, "%s of a %s with test data" % (name, _get(self, "_type")))
         return result
 
     def _compare(self, other, name):
         if _FORWARD_COMPARE:
             return self._forward(name, self, other)
+        if type(other) is Handle and _get(other, "_kind") != "plain" and _get(self, "_kind") != "plain":
+            return self._forward(name, self, other)  # two program objects: the program's own rule
+        _refuse_tainted(self, other)  # a value made from test data is never compared with data
         mine = self._plain()
         if mine is not _NO_VALUE:
             return _COMPARE[name](mine, _plain_of(other))
@@ -284,6 +321,7 @@ class Handle:
         return NotImplemented  # a program object without a plain value equals no data
 
     def _plain_or_error(self):
+        _refuse_tainted(self)
         mine = self._plain()
         if mine is _NO_VALUE:
             raise TypeError("a %s has no plain value" % _get(self, "_type"))
@@ -346,6 +384,7 @@ class Handle:
         return self._compare(other, "ge")
 
     def __hash__(self):
+        _refuse_tainted(self)
         mine = self._plain()
         if mine is not _NO_VALUE:
             return hash(mine)
@@ -355,6 +394,7 @@ class Handle:
         return value
 
     def __bool__(self):
+        _refuse_tainted(self)
         mine = self._plain()
         if mine is not _NO_VALUE:
             return bool(mine)
@@ -379,6 +419,7 @@ class Handle:
 
     # ----- containers and iteration
     def __len__(self):
+        _refuse_tainted(self)
         mine = self._plain()
         n = len(mine) if mine is not _NO_VALUE else self._unary("len")
         if type(n) is not int or n < 0:
@@ -446,6 +487,7 @@ class Handle:
         return format(mine if mine is not _NO_VALUE else str(self), spec)
 
     def _unary_op(self, name, op):
+        _refuse_tainted(self)
         mine = self._plain()
         return op(mine) if mine is not _NO_VALUE else self._unary(name)
 
@@ -557,32 +599,40 @@ class _CountAsserts(ast.NodeTransformer):
 
 
 def _namespace(channel, names, used):
-    """The tests' globals: the program's module-level names, except that
+    """The tests' globals (and the `solution` module they may import): the program's
+    module-level names, except that
     - a builtin's name means the builtin (a program's `abs` or `sorted` does not replace the
-      tests'), unless the tests use no other name of the program: then that name is the task's
-      entry point (MBPP asks for a function called `sum`);
-    - a standard-library module's name means this process's own import of it;
+      tests'), unless the tests use no other name of the program and exactly one
+      builtin-named one: then that name is the task's entry point (MBPP asks for `sum`);
+    - a standard-library module's name means this process's own import of it when the
+      program bound it to a module or a class (a fake `math`); a function keeps its name;
     - dunder names are not taken at all."""
-    ns = {"__name__": "__main__", "__builtins__": builtins}
-    solution = types.ModuleType("solution")
     entries = []
     for entry in names:
         if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not str:
             raise ProtocolBroken("malformed name table")
         if not entry[0].startswith("__") and entry[0].isidentifier():
-            entries.append(entry)
-    own_names_used = any(e[0] in used and not hasattr(builtins, e[0]) for e in entries)
-    for name, encoded in entries:
-        value = channel.decode(encoded)
-        setattr(solution, name, value)
-        if hasattr(builtins, name) and own_names_used:
+            entries.append((entry[0], channel.decode(entry[1])))
+    own_used = [n for n, _ in entries if n in used and not hasattr(builtins, n)]
+    builtin_used = [n for n, _ in entries if n in used and hasattr(builtins, n)]
+    entry_point = builtin_used[0] if not own_used and len(builtin_used) == 1 else None
+    if not own_used and not entry_point:
+        # The tests would exercise no code of the program (or only builtins it shadows
+        # several of, ambiguously): nothing to grade.
+        raise Untrusted("the tests use none of the program's names (or several it shadows builtins with)")
+    ns = {"__name__": "__main__", "__builtins__": builtins}
+    solution = types.ModuleType("solution")
+    for name, value in entries:
+        if hasattr(builtins, name) and name != entry_point:
             continue
-        if name in sys.stdlib_module_names:
+        if name in sys.stdlib_module_names and (type(value) is not Handle or _get(value, "_kind") != "callable"):
             try:
                 value = __import__(name)  # the test process's own copy
             except ImportError:
                 continue
         ns[name] = value
+        setattr(solution, name, value)
+    solution.__all__ = [n for n in ns if not n.startswith("__")]
     sys.modules["solution"] = solution
     return ns
 
@@ -599,7 +649,7 @@ def run(job):
     try:
         source = job["tests"]
         tree = ast.parse(source, "tests.py")
-        used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        used = _names_used(tree)
         tree = ast.fix_missing_locations(_CountAsserts(source).visit(tree))
         compiled = compile(tree, "tests.py", "exec")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
@@ -636,6 +686,20 @@ def _run_tests(channel, compiled, counter, used):
     return ("pass" if counter[0] else "no_asserts"), counter[0], ""
 
 
+def _names_used(tree):
+    """Names the tests use: plain names, `solution.x` attributes and `from solution import x`
+    (an over-approximation: any attribute name counts, which only keeps builtins builtin)."""
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            used.add(node.id)
+        elif isinstance(node, ast.Attribute):
+            used.add(node.attr)
+        elif isinstance(node, ast.ImportFrom) and node.module == "solution":
+            used.update(alias.name for alias in node.names)
+    return used
+
+
 def _read_all(fd):
     chunks = []
     while True:
@@ -645,6 +709,23 @@ def _read_all(fd):
         chunks.append(chunk)
     os.close(fd)
     return b"".join(chunks)
+
+
+def _reset_signals():
+    """Timers and handlers a job's tests set do not fire in the next job."""
+    import faulthandler
+    import signal
+
+    signal.alarm(0)
+    for timer in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+        signal.setitimer(timer, 0)
+    faulthandler.cancel_dump_traceback_later()
+    for sig, handler in _BASE_HANDLERS.items():
+        if signal.getsignal(sig) is not handler:
+            signal.signal(sig, handler)
+
+
+_BASE_HANDLERS = {}
 
 
 def serve(control_fd):
@@ -661,6 +742,10 @@ def serve(control_fd):
         os.close(null)
     control = socket.socket(fileno=control_fd)
     base_builtins, base_recursion = dict(builtins.__dict__), sys.getrecursionlimit()
+    import signal
+    for sig in (signal.SIGALRM, signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGVTALRM,
+                signal.SIGPROF, signal.SIGCHLD, signal.SIGHUP):
+        _BASE_HANDLERS[sig] = signal.getsignal(sig)
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(control, 64, 4)
@@ -695,6 +780,7 @@ def serve(control_fd):
         _EXC_CACHE.clear()
         wire._NT_CACHE.clear()
         decimal.setcontext(decimal.Context())
+        _reset_signals()
         sys.setrecursionlimit(base_recursion)
         sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__
         os.chdir("/tmp")
