@@ -10,8 +10,10 @@ Tests (Problem.tests, JSON) are a list of specs, or one spec:
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import textwrap
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,15 +24,49 @@ from verifiers.sandbox import Execution, Limits, SandboxPool
 VERSION = "2.0"
 MAX_CODE_CHARS = 100_000
 MAX_TEXT_CHARS = 400_000  # checked before any regex, parse or compile of the candidate
-_FENCE = re.compile(r"```[ \t]*(?P<lang>[A-Za-z0-9_+-]*)[ \t]*\n(?P<body>.*?)```", re.S)
+_PYTHON_LANGS = ("python", "py", "python3", "py3")
+_DEFINES = re.compile(r"^(?:async\s+)?(?:def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)", re.M)
 
 
-def extract_code(text: str) -> str | None:
-    """The last fenced python block (or unlabelled block); else the text itself if it is code."""
-    blocks = [(m.group("lang").lower(), m.group("body")) for m in _FENCE.finditer(text)]
-    for lang in (("python", "py", "python3"), ("",)):
-        chosen = [body for l, body in blocks if l in lang]
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of each fenced block, line by line (no backtracking regex over the
+    text): an opening fence is a line of 3+ backticks and an optional info string, possibly
+    indented (a block inside a list); it closes at a line of at least as many backticks and
+    nothing else; an unclosed last block runs to the end (a stop sequence ate the fence).
+    Bodies are dedented; CRLF line ends are normalised."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    blocks, i = [], 0
+    while i < len(lines):
+        stripped = lines[i].lstrip(" \t")
+        ticks = len(stripped) - len(stripped.lstrip("`"))
+        info = stripped[ticks:].strip()
+        if ticks >= 3 and "`" not in info:
+            lang = info.split()[0].lower() if info else ""
+            body, i = [], i + 1
+            while i < len(lines):
+                candidate = lines[i].strip(" \t")
+                if len(candidate) >= ticks and set(candidate) == {"`"}:
+                    break
+                body.append(lines[i])
+                i += 1
+            blocks.append((lang, textwrap.dedent("\n".join(body)) + "\n"))
+        i += 1
+    return blocks
+
+
+def extract_code(text: str, needed: frozenset[str] = frozenset()) -> str | None:
+    """The program in a completion: among the Python blocks (else the unlabelled ones), the
+    last that defines a name the tests use, else the last that defines anything, else the
+    last; without fences, the text itself if it compiles."""
+    blocks = fenced_blocks(text)
+    for langs in (_PYTHON_LANGS, ("",)):
+        chosen = [body for lang, body in blocks if lang in langs]
         if chosen:
+            defined = [(body, {m.group(1) or m.group(2) for m in _DEFINES.finditer(body)}) for body in chosen]
+            for wanted in (lambda names: names & needed, lambda names: names):
+                matching = [body for body, names in defined if wanted(names)]
+                if matching:
+                    return matching[-1]
             return chosen[-1]
     if blocks:
         return None  # only blocks in other languages
@@ -75,6 +111,18 @@ def parse_tests(raw: Any) -> list[_Case]:
     if not cases:
         raise ValueError("no test cases")
     return cases
+
+
+def _names_in_tests(cases: list[_Case]) -> frozenset[str]:
+    """The names assert tests use: they pick the block that defines the program among several."""
+    names: set[str] = set()
+    for case in cases:
+        if case.mode == "assert":
+            try:
+                names.update(n.id for n in ast.walk(ast.parse(case.tests)) if isinstance(n, ast.Name))
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                pass  # the test process reports malformed tests
+    return frozenset(names)
 
 
 class CodeVerifier:
@@ -129,7 +177,7 @@ class CodeVerifier:
             cases = parse_tests(problem.tests)
         except (ValueError, TypeError) as exc:
             return Outcome(False, "bad_input", details=f"tests: {exc}")
-        code = extract_code(text)
+        code = extract_code(text, _names_in_tests(cases))
         if code is None or not code.strip():
             return Outcome(False, "no_answer", details="no Python code block found")
         if len(code) > MAX_CODE_CHARS:
