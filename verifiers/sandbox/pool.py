@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,7 @@ def bwrap_command(stage: Path, python: str) -> list[str]:
         cmd += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
     cmd += ["--ro-bind", str(stage), "/sandbox", "--size", str(1 << 20), "--tmpfs", "/tmp",
             "--dev", "/dev", "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp",
-            "--", python, "-I", "-S", "/sandbox/runner.py"]
+            "--", python, "-I", "-S", "-X", "int_max_str_digits=0", "/sandbox/runner.py"]
     if os.geteuid() == 0:  # run as nobody outside the sandbox too: root would ignore RLIMIT_NPROC
         cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"] + cmd
     return cmd
@@ -366,8 +366,11 @@ class SandboxPool:
 
     @staticmethod
     def _execute(worker: SandboxWorker, execution: Execution) -> ExecResult:
+        limits = execution.limits
+        if execution.expected_stdout is not None:  # room for the expected output, however long
+            limits = replace(limits, output_bytes=max(limits.output_bytes, 2 * len(execution.expected_stdout) + 65536))
         job = {"mode": execution.mode, "code": execution.code, "tests": execution.tests,
-               "stdin": execution.stdin, "limits": asdict(execution.limits)}
+               "stdin": execution.stdin, "limits": asdict(limits)}
         try:
             raw = worker.execute(job, answer_within=execution.limits.wall_s + HOST_GRACE_S)
             return judge(execution, raw)

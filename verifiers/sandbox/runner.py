@@ -389,20 +389,36 @@ class TestProcess:
             self.role, self.ctl = None, None
 
 
+def _stdin_file(data):
+    """The program's stdin is a file, as on a judge: `os.fstat(0).st_size` and one `os.read`
+    see all of it (a pipe gives neither)."""
+    fd = os.memfd_create("stdin")
+    payload = data.encode()
+    while payload:
+        payload = payload[os.write(fd, payload):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 def run_job(job, zygotes, tests):
     limits = job["limits"]
     start = time.monotonic()
     candidate = None
     try:
+        stdin = _stdin_file(job.get("stdin", "") if job["mode"] == "io" else "")
         if job["mode"] == "io":
-            candidate = Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
-                             {"mode": "io", "code": job["code"], "limits": limits})
+            try:
+                candidate = Role("candidate", zygotes["candidate"], [(1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                                 {"mode": "io", "code": job["code"], "limits": limits}, shared=[(0, stdin)])
+            finally:
+                os.close(stdin)
             return collect(job, candidate, None, start)
         req_r, req_w = os.pipe()  # tests → candidate
         ans_r, ans_w = os.pipe()  # candidate → tests
         try:
-            candidate = Role("candidate", zygotes["candidate"], [(0, "in"), (1, "out"), (2, "out")], int(limits["tmp_mb"]),
-                             {"mode": "assert", "code": job["code"], "limits": limits}, shared=[(3, req_r), (4, ans_w)])
+            candidate = Role("candidate", zygotes["candidate"], [(1, "out"), (2, "out")], int(limits["tmp_mb"]),
+                             {"mode": "assert", "code": job["code"], "limits": limits},
+                             shared=[(0, stdin), (3, req_r), (4, ans_w)])
             tests.ensure(limits)
             try:
                 report_r, tests_job_w = tests.submit(req_w, ans_r)
@@ -411,7 +427,7 @@ def run_job(job, zygotes, tests):
                 tests.ensure(limits)
                 report_r, tests_job_w = tests.submit(req_w, ans_r)
         finally:
-            for fd in (req_r, req_w, ans_r, ans_w):
+            for fd in (req_r, req_w, ans_r, ans_w, stdin):
                 os.close(fd)
         out = collect(job, candidate, (tests, report_r, tests_job_w), start)
         if not _final_report(out["tests"]["report"]) or '"retire": true' in out["tests"]["report"]:
@@ -427,8 +443,7 @@ def collect(job, candidate, tests, start):
     `tests` is (TestProcess, report fd, tests payload fd) for assert jobs."""
     limits = job["limits"]
     wall, cap = float(limits["wall_s"]), int(limits["output_bytes"])
-    writers = {candidate.ends[0]: job.get("stdin", "").encode() if job["mode"] == "io" else b"",
-               candidate.job_w: candidate.payload}
+    writers = {candidate.job_w: candidate.payload}
     readers = {candidate.status_r: "status", candidate.ends[1]: "stdout", candidate.ends[2]: "stderr"}
     bufs = {"stdout": bytearray(), "stderr": bytearray(), "report": bytearray()}
     test_process = None
@@ -495,7 +510,9 @@ def collect(job, candidate, tests, start):
                 candidate.on_status(chunk)
                 continue
             bufs[kind] += chunk
-            if len(bufs["stdout"]) + len(bufs["stderr"]) > cap:
+            if kind == "stderr" and len(bufs["stderr"]) > 1 << 16:
+                del bufs["stderr"][:-8192]  # only its tail is kept, and it does not count
+            if len(bufs["stdout"]) > cap:
                 killed = "output"
             elif len(bufs["report"]) > REPORT_CAP:
                 killed = "report"
