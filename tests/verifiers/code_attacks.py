@@ -1047,3 +1047,28 @@ ROWS: list[Row] = [
     Row("fence-unclosed-stop-sequence", "correct", "-", None, ADD_TESTS, True, "correct",
         text=lambda: "Here is the solution:\n```python\ndef add(a, b):\n    return a + b\n"),
 ]
+
+# Known limits of the split between the program and the tests (README, "known limits"):
+# correct programs that fail, with the verdict they get today. They stay rows, so a change of
+# behaviour shows; none is a pass of a wrong program.
+KNOWN_LIMITS = {
+    "isinstance-generatortype": WA,            # a program's generator is a handle, not types.GeneratorType
+    "type-of-instance-is-its-class": WA,       # type(obj) is Handle in the test process
+    "namedtuple-isinstance": WA,               # a namedtuple arrives rebuilt, not as the program's class
+    "intenum-isinstance-int": WA,              # an IntEnum result is a handle (its value compares as the int)
+    "defaultdict-lambda-factory-returned": RE,  # only builtin default factories cross the wire
+    "defaultdict-lambda-factory-argument": RE,
+    "tests-pass-a-generator": RE,              # the tests can pass data, program objects and functions only
+    "tests-pass-their-own-listnode": RE,
+    "tests-pass-a-builtin-type": RE,
+    "explicit-raise-instead-of-assert": WA,    # tests with no assert (or TestCase/test_*) are not graded as a pass
+    "dict-keys-view-vs-set": WA,               # a dict view is a handle without a plain value
+    "dataclass-asdict-of-result": RE,          # dataclass helpers need the instance in the test process
+    "deepcopy-of-instance": RE,                # program objects are not copied into the test process
+    "async-function-asyncio-run": RE,          # a coroutine is a handle, not awaitable here
+    "random-seeded-by-tests": WA,              # the tests' random module is not the program's
+    "io-dev-stdin": RE,                        # no /proc, so /dev/stdin does not resolve: sys.stdin works
+}
+ROWS = [row._replace(cls="known limit", passed=False, reason=KNOWN_LIMITS[row.id]) if row.id in KNOWN_LIMITS else row
+        for row in ROWS]
+ROWS = [row._replace(reason=any_of(RE, WA)) if row.id == "raw-bignum-range" else row for row in ROWS]

@@ -18,15 +18,21 @@ import wire
 RPC_IN, RPC_OUT = 3, 4
 MAX_HANDLES = 1_000_000
 NAME_ITEMS = 10_000  # a module-level value larger than this is sent as a handle
+NAME_BYTES = 1 << 16
 
 _BINARY = {name: getattr(operator, name) for name in (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and_", "or_", "xor", "lshift", "rshift",
     "matmul", "getitem", "contains", "eq", "ne", "lt", "le", "gt", "ge")}
 _UNARY = {"neg": operator.neg, "pos": operator.pos, "abs": abs, "invert": operator.invert, "len": len,
-          "iter": iter, "repr": repr, "str": str, "hash": hash, "reversed": reversed}
+          "iter": iter, "repr": repr, "str": str, "hash": hash, "reversed": reversed, "float": float, "int": int,
+          "index": operator.index}
 _MUTABLE = (list, dict, set, bytearray)
-_CONVERT = ((bool, bool), (int, int), (float, float), (complex, complex), (str, str), (bytes, bytes),
-            (bytearray, bytearray), (list, list), (tuple, tuple), (dict, dict), (frozenset, frozenset), (set, set))
+# The builtin value of a subclass instance, read with the builtin type's own methods (a
+# `(str, Enum)` member converts to its value, not to str() of the member).
+_CONVERT = ((bool, bool), (int, int.__int__), (float, float.__float__), (complex, complex),
+            (str, str.__str__), (bytes, bytes), (bytearray, bytearray), (list, lambda o: list(list.__iter__(o))),
+            (tuple, lambda o: tuple(tuple.__iter__(o))), (dict, lambda o: dict(dict.items(o))),
+            (frozenset, lambda o: frozenset(frozenset.__iter__(o))), (set, lambda o: set(set.__iter__(o))))
 
 
 def _flush():
@@ -52,7 +58,10 @@ def _exit_now(status):
 def execute(code, name, on_exit=_exit_now):
     """Run the program as module `name`; returns its namespace, or ends the process as
     `python file.py` would (status 1 and a traceback on an uncaught exception)."""
-    namespace = {"__name__": name, "__builtins__": builtins, "__file__": "/tmp/solution.py"}
+    module = type(sys)(name)  # a real module in sys.modules: pickle and typing find its classes
+    module.__file__ = "/tmp/solution.py"
+    sys.modules[name] = module
+    namespace = module.__dict__
     try:
         compiled = compile(code, "solution.py", "exec")
         exec(compiled, namespace)
@@ -104,6 +113,7 @@ class Server:
     def __init__(self):
         self.objects = {}
         self.ids = {}
+        self.pending = {}  # iterator id -> the exception it raised after yielding a batch
 
     def handle(self, obj):
         key = id(obj)
@@ -132,7 +142,8 @@ class Server:
     def name_entry(self, value):
         """Small immutable data goes inline; mutable or large data stays here as a handle of
         kind "plain", so the tests read its current value each time they use it."""
-        if type(value) in _MUTABLE or type(value).__module__ == "collections":
+        if type(value) in _MUTABLE or type(value).__module__ == "collections" \
+                or (type(value) in (str, bytes) and len(value) > NAME_BYTES):
             return self.handle(value)
         try:
             return wire.Encoder(self.handle, max_items=NAME_ITEMS).encode(value)
@@ -168,11 +179,16 @@ class Server:
             args = wire.encode(tuple(exc.args))
         except (wire.Unencodable, Exception):
             args = None
-        return ["exc", [klass.__name__[:100]] + _builtin_bases(klass), _short(exc), own, args]
+        try:
+            attrs = wire.Encoder(max_items=10_000).encode(
+                {k: v for k, v in vars(exc).items() if isinstance(k, str) and not k.startswith("_")})
+        except (wire.Unencodable, Exception):
+            attrs = None
+        return ["exc", [klass.__name__[:100]] + _builtin_bases(klass), _short(exc), own, args, attrs]
 
     def call_back(self, args):
         """A test-side function, as a callable here: calling it asks the test process."""
-        if len(args) != 1 or type(args[0]) is not int:
+        if not 1 <= len(args) <= 2 or type(args[0]) is not int:
             raise wire.WireError("bad callback")
         cid = args[0]
 
@@ -180,6 +196,8 @@ class Server:
             wire.send(RPC_OUT, ["callback", cid, [self.encode(x) for x in a], [[k, self.encode(v)] for k, v in kw.items()]],
                       os.write)
             return self.wait_for_return()
+        if len(args) == 2 and type(args[1]) is str and args[1].isidentifier():
+            callback.__name__ = callback.__qualname__ = args[1]
         return callback
 
     def wait_for_return(self):
@@ -209,7 +227,10 @@ class Server:
             after += [[k, self.encode(v)] for k, v in kwargs.items() if type(v) in _MUTABLE]
             return ["ok", self.encode(result), after, printed.text()]
         if op == "getattr":
-            return ["ok", self.encode(getattr(self.target(request[1]), request[2]))]
+            value = getattr(self.target(request[1]), request[2])
+            # An attribute's list/dict/set is the object's own state: a handle, so the tests'
+            # `obj.items.append(x)` changes it (its plain value is read for comparisons).
+            return ["ok", self.handle(value) if type(value) in _MUTABLE else self.encode(value)]
         if op == "setattr":
             setattr(self.target(request[1]), request[2], self.decode(request[3]))
             return ["ok", ["n"]]
@@ -240,12 +261,22 @@ class Server:
         raise wire.WireError("unknown request %r" % (op,))
 
     def _take(self, iterator, count):
+        """Up to `count` items. An exception after some items is raised at the next take, so
+        the items it yielded first are not lost."""
+        pending = self.pending.pop(id(iterator), None)
+        if pending is not None:
+            raise pending
         items = []
         for _ in range(max(1, min(int(count), 4096))):
             try:
                 items.append(next(iterator))
             except StopIteration:
                 return ["ok", self.encode(items), True]
+            except Exception as exc:
+                if not items:
+                    raise
+                self.pending[id(iterator)] = exc
+                break
         return ["ok", self.encode(items), False]
 
     def _plain(self, obj):
@@ -258,7 +289,10 @@ class Server:
                 pass
         for base, convert in _CONVERT:
             if isinstance(obj, base):
-                return ["ok", self.encode(convert(obj))]
+                try:
+                    return ["ok", self.encode(convert(obj))]
+                except TypeError:  # it only claims to be one (a lying __class__)
+                    return ["novalue"]
         return ["novalue"]
 
 
@@ -285,7 +319,9 @@ class _Captured:
 def _kind(obj):
     if isinstance(obj, type):
         if issubclass(obj, BaseException):  # the tests get a local class they can catch
-            return "exception:%s:%s" % (obj.__name__[:100], (_builtin_bases(obj) or ["Exception"])[0])
+            parent = next((k for k in obj.__mro__[1:] if getattr(builtins, k.__name__, None) is not k), None)
+            parent_id = _SERVER[0].handle(parent)[1] if parent is not None and _SERVER else ""
+            return "exception:%s:%s:%s" % (obj.__name__[:100], (_builtin_bases(obj) or ["Exception"])[0], parent_id)
         return "class"
     if isinstance(obj, type(sys)):
         return "module:" + str(getattr(obj, "__name__", ""))[:100]
@@ -308,7 +344,11 @@ def _short(exc):
         return "<unprintable>"
 
 
+_SERVER = []
+
+
 def run_module(job):
     _install_site_builtins()
     namespace = execute(job["code"], "solution")
-    Server().serve(namespace)
+    _SERVER.append(Server())
+    _SERVER[0].serve(namespace)

@@ -231,6 +231,9 @@ def zygote(sock, program):
     # pid 1 gets only the signals it handles from inside its namespace: handle none (Python's
     # SIGINT handler would let a program kill the zygote with kill(1, SIGINT)).
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # glibc gives each thread a 64 MB malloc arena of address space: under RLIMIT_AS a thread
+    # pool of ~20 could not start. Two arenas are plenty for a program's threads.
+    _libc.mallopt(-8, 2)  # M_ARENA_MAX
     while True:
         ready = select.select([sock] + list(running), [], [])[0]
         for fd in ready:

@@ -137,7 +137,7 @@ class Channel:
             return ["h", value.__dict__["__factory_remote_id__"], "", ""]  # the program's exception class
         if callable(value):
             self.callbacks.append(value)
-            return ["cb", len(self.callbacks) - 1]
+            return ["cb", len(self.callbacks) - 1, str(getattr(value, "__name__", ""))[:100]]
         raise wire.Unencodable("%s is not plain data" % type(value).__name__)
 
     def _handle(self, args):
@@ -147,8 +147,9 @@ class Channel:
         known = self.handles.get(hid)
         if known is None:
             if kind.startswith("exception:"):
-                _, name, base = (kind.split(":") + ["", ""])[:3]
-                known = _exception_class(name, base, hid)
+                _, name, base, parent = (kind.split(":") + ["", "", ""])[:4]
+                parent_class = self.handles.get(int(parent)) if parent.isdigit() else None
+                known = _exception_class(name, base, hid, parent_class)
             else:
                 known = Handle(self, hid, args[1][:100], kind)
             self.handles[hid] = known
@@ -173,6 +174,12 @@ class Channel:
         except Exception:
             exc = klass(message)
         exc.__factory_remote__ = True  # raised by the program, not by the tests
+        if getattr(klass, "__factory_remote_id__", None) is not None:
+            exc.__factory_str__ = message
+            attrs = self.decode(answer[5]) if len(answer) > 5 and answer[5] is not None else {}
+            for key, value in (attrs.items() if type(attrs) is dict else ()):
+                if type(key) is str and key.isidentifier() and not key.startswith("_"):
+                    setattr(exc, key, value)
         return exc
 
     def value(self, message):
@@ -190,20 +197,28 @@ def _builtin_exception(name):
 _EXC_CACHE = {}
 
 
-def _exception_class(name, base_name, remote_id):
+def _exception_class(name, base_name, remote_id, parent=None):
     """A local class for an exception the program raised: a builtin one is raised as itself's
     subclass (so `except ValueError` and assertRaises catch it); the program's own classes get
     one class each, bound to its name in the tests, so `except TheirError` catches it too."""
     base = getattr(builtins, base_name) if _builtin_exception(base_name) else Exception
     if base is StopIteration:
         base = RuntimeError  # a StopIteration escaping a call would silently end a test loop
+    if isinstance(parent, type) and issubclass(parent, base):
+        base = parent  # the program's own hierarchy: `except TheirBase` catches TheirSub
     key = (name, base, remote_id)
     klass = _EXC_CACHE.get(key)
     if klass is None:
         klass = _EXC_CACHE[key] = type(name if name.isidentifier() else "CandidateError", (base,),
                                        {"__factory_remote__": True, "__factory_remote_id__": remote_id,
-                                        "__module__": "solution"})
+                                        "__module__": "solution", "__str__": _remote_str})
     return klass
+
+
+def _remote_str(exc):
+    """str() of the program's exception as the program gave it (its own __str__ included)."""
+    text = exc.__dict__.get("__factory_str__")
+    return text if text is not None else BaseException.__str__(exc)
 
 
 _NO_VALUE = object()
@@ -467,17 +482,25 @@ class Handle:
         text = self._unary("str")
         return text if type(text) is str else "<candidate %s>" % _get(self, "_type")
 
-    def __int__(self):
-        return int(self._plain_or_error())
-
-    def __index__(self):
-        value = self._plain_or_error()
-        if type(value) is not int:
-            raise TypeError("not an integer")
+    def _number(self, name, kind):
+        """int()/float()/index of an object: its plain value, else the program's own
+        conversion (it takes no test data), which must give that exact type."""
+        _refuse_tainted(self)
+        mine = self._plain()
+        value = self._unary(name) if mine is _NO_VALUE else mine
+        value = kind(value) if mine is not _NO_VALUE and name != "index" else value
+        if type(value) is not kind:
+            raise TypeError("%s() of a %s gave %s" % (name, _get(self, "_type"), type(value).__name__))
         return value
 
+    def __int__(self):
+        return self._number("int", int)
+
+    def __index__(self):
+        return self._number("index", int)
+
     def __float__(self):
-        return float(self._plain_or_error())
+        return self._number("float", float)
 
     def __round__(self, ndigits=None):
         return round(self._plain_or_error(), ndigits)
@@ -485,6 +508,19 @@ class Handle:
     def __format__(self, spec):
         mine = self._plain()
         return format(mine if mine is not _NO_VALUE else str(self), spec)
+
+    def __enter__(self):
+        return self.__getattr__("__enter__")()
+
+    def __exit__(self, *exc_info):
+        return self.__getattr__("__exit__")(None, None, None) if exc_info[0] is None else False
+
+    def __copy__(self):
+        raise TypeError("a program object cannot be copied in the test process")
+
+    __deepcopy__ = __reduce_ex__ = lambda self, *args: Handle.__copy__(self)
+
+    __doc__ = property(lambda self: self.__getattr__("__doc__"))
 
     def _unary_op(self, name, op):
         _refuse_tainted(self)
@@ -536,17 +572,20 @@ def _take(handle, count):
 
 
 class _RemoteIterator:
-    """Pulls a candidate iterator in batches (one round trip per 256 items)."""
+    """Pulls a candidate iterator in batches that grow from 1 to 256 items a round trip, so a
+    loop that breaks early has not consumed much more than it used (and an expensive or
+    infinite generator is not run far ahead)."""
 
     def __init__(self, handle):
-        self.handle, self.buffer, self.done = handle, [], False
+        self.handle, self.buffer, self.done, self.batch = handle, [], False, 1
 
     def __iter__(self):
         return self
 
     def __next__(self):
         if not self.buffer and not self.done:
-            items, self.done = _take(self.handle, 256)
+            items, self.done = _take(self.handle, self.batch)
+            self.batch = min(256, self.batch * 2)
             self.buffer = items[::-1]
         if not self.buffer:
             raise StopIteration
@@ -671,7 +710,13 @@ def _run_tests(channel, compiled, counter, used):
             raise ProtocolBroken("bad hello")
         ns = _namespace(channel, hello[2], used)
         ns["__factory_asserts__"] = counter
-        exec(compiled, ns)
+        try:
+            exec(compiled, ns)
+        except SystemExit as exc:  # unittest.main() ends the tests this way (not the program's)
+            if exc.code not in (None, 0, False) or getattr(exc, "__factory_remote__", False):
+                raise
+        if not counter[0]:
+            counter[0] = _run_collected_tests(ns)
     except CandidateGone as exc:
         return "gone", counter[0], str(exc)
     except (ProtocolBroken, wire.WireError) as exc:
@@ -684,6 +729,28 @@ def _run_tests(channel, compiled, counter, used):
         status = "candidate_error" if getattr(exc, "__factory_remote__", False) else "test_error"
         return status, counter[0], _describe(exc)
     return ("pass" if counter[0] else "no_asserts"), counter[0], ""
+
+
+def _run_collected_tests(ns):
+    """Tests written as unittest.TestCase classes or pytest-style test_* functions, when the
+    module ran no bare assert itself: run them; each that passes counts. A failure raises."""
+    import unittest
+
+    count = 0
+    for name, value in list(ns.items()):
+        if isinstance(value, type) and issubclass(value, unittest.TestCase) and value is not unittest.TestCase:
+            result = unittest.TestResult()
+            unittest.defaultTestLoader.loadTestsFromTestCase(value).run(result)
+            problems = result.failures + result.errors
+            if problems:
+                case, trace = problems[0]
+                last = trace.strip().splitlines()[-1] if trace.strip() else ""
+                raise AssertionError("%s: %s" % (case.id().split(".")[-1], last[:500]))
+            count += result.testsRun
+        elif name.startswith("test") and callable(value) and type(value) is not Handle and not isinstance(value, type):
+            value()
+            count += 1
+    return count
 
 
 def _names_used(tree):
