@@ -10,7 +10,8 @@ Processes, per worker:
     │            capabilities, the seccomp allowlist, and the candidate program (io: as a
     │            script; assert: as a module that serves calls)
     └─ tests zygote ── the same, in another pid namespace
-         └─ B ── the tests, against proxies of the candidate's names
+         └─ B ── the test process, long-lived (TestProcess): each job hands it that job's
+                 pipes; it runs the tests against proxies of the candidate's names
 
 The two Bs of an assert execution share only two pipes (requests, answers). The verdict data
 leaves through the tests' report pipe (or, for io, the program's stdout and exit status),
