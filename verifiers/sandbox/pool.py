@@ -34,7 +34,7 @@ from factory.errors import FactoryError
 
 HERE = Path(__file__).resolve().parent
 SANDBOX_PYTHON_CANDIDATES = ("/usr/bin/python3", "/usr/local/bin/python3")
-STAGED = ("runner.py", "candidate_side.py", "test_side.py", "wire.py", "policy.py")
+STAGED = ("runner.py", "zygote.py", "candidate_side.py", "test_side.py", "proxies.py", "wire.py", "policy.py")
 HOST_GRACE_S = 5.0  # on top of the job's wall limit, before the host declares a worker hung
 START_TIMEOUT_S = 30.0
 
