@@ -5,8 +5,8 @@ Processes, per worker:
   server ── reads jobs from the host on fd 0, answers on fd 1, keeps the job's wall clock
     ├─ candidate zygote ── pid 1 of a pid namespace of its own; forked before any job was
     │    │                 read, so its memory never held a test or another candidate
-    │    └─ B ── one per execution: fresh mount/ipc namespaces with new size-capped tmpfs
-    │            /tmp and /dev/shm, reads its own job data from a pipe, then rlimits, no
+    │    └─ B ── one per execution, on new size-capped tmpfs /tmp and /dev/shm that the
+    │            zygote mounts for it; reads its own job data from a pipe, then rlimits, no
     │            capabilities, the seccomp allowlist, and the candidate program (io: as a
     │            script; assert: as a module that serves calls)
     └─ tests zygote ── the same, in another pid namespace

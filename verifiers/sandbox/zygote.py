@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 
-CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWIPC = 0x00020000, 0x20000000, 0x08000000
+CLONE_NEWNS, CLONE_NEWPID = 0x00020000, 0x20000000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, PR_CAP_AMBIENT = 1, 38, 22, 47
 MAX_JOB_BYTES = 64 << 20
@@ -95,7 +95,6 @@ def role_main(spec, fds, program):
     """B: pid 1 of fresh namespaces. Its job data arrives only now, after the fork."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the zygote's death ends B
     os.setsid()  # kill(0, ...) signals the caller's process group: make it B's own
-    fresh_filesystem(spec["tmp_mb"])
     job = json.loads(_read_all(fds[spec["job"]], MAX_JOB_BYTES).decode())
     targets = spec["targets"]
     high = [os.dup(fds[i]) for i in range(len(targets))]  # move out of the way, then into place
@@ -132,14 +131,20 @@ def _check(rc, what):
         raise OSError(ctypes.get_errno(), what)
 
 
+def private_mounts():
+    """The zygote's own mount namespace, so the tmpfs it mounts are its executions' alone."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare")
+    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
+
+
 def fresh_filesystem(tmp_mb):
-    """B's own mount and ipc namespaces: new size-capped tmpfs on /tmp and /dev/shm, gone
-    when B exits. The rest of the tree is the read-only view bwrap built."""
+    """New, empty, size-capped tmpfs on /tmp and /dev/shm for the next execution: the last
+    one's are detached (the zygote never reads what is in them: no name a program wrote
+    enters its memory). The rest of the tree is the read-only view bwrap built."""
     if "namespaces" in DISABLED:
         return
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC), "unshare")
-    _check(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
     for path, size in ((b"/tmp", tmp_mb), (b"/dev/shm", 8)):
+        _libc.umount2(path, 2)  # MNT_DETACH; fails harmlessly the first time
         options = ("size=%dm,nr_inodes=4096,mode=1777" % size).encode()
         _check(_libc.mount(b"tmpfs", path, b"tmpfs", MS_NOSUID | MS_NODEV, options), "tmpfs")
 
@@ -173,6 +178,7 @@ def zygote(sock, program):
     passes the server a pidfd of B, and writes B's wait status to B's status pipe. It never
     holds job data, so a B forked from it finds no test or other candidate in its memory."""
     running = {}  # pidfd -> (pid, status fd)
+    private_mounts()
     os.environ.clear()
     os.environ.update({"HOME": "/tmp", "TMPDIR": "/tmp", "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"})
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # as Python sets them at start-up, for the roles
@@ -186,6 +192,8 @@ def zygote(sock, program):
     while True:
         ready = select.select([sock] + list(running), [], [])[0]
         for fd in ready:
+            if fd not in running and fd is not sock:
+                continue  # reaped already, before a fork
             if fd is sock:
                 try:
                     msg, fds, _, _ = socket.recv_fds(sock, 4096, 16)
@@ -194,19 +202,26 @@ def zygote(sock, program):
                 if not msg:
                     os._exit(0)
                 spec = json.loads(msg.decode())
+                for pidfd_ in list(running):  # the last execution is over (killed): reap it first
+                    _reap(running, pidfd_)
+                fresh_filesystem(spec["tmp_mb"])
                 pid = _start_role(spec, fds, program)
                 pidfd = os.pidfd_open(pid)
                 running[pidfd] = (pid, fds[spec["status"]])
                 socket.send_fds(sock, [b"%d" % pid], [pidfd])
                 continue
-            pid, status_fd = running.pop(fd)
-            _, status, usage = os.wait4(pid, 0)
-            try:
-                os.write(status_fd, _status(status, usage))
-            except OSError:
-                pass
-            os.close(status_fd)
-            os.close(fd)
+            _reap(running, fd)
+
+
+def _reap(running, pidfd):
+    pid, status_fd = running.pop(pidfd)
+    _, status, usage = os.wait4(pid, 0)
+    try:
+        os.write(status_fd, _status(status, usage))
+    except OSError:
+        pass
+    os.close(status_fd)
+    os.close(pidfd)
 
 
 def start_zygote(program):
