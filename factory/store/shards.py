@@ -54,6 +54,23 @@ class ChunkEntry:
     committed_at_ms: int
 
 
+def _cut_torn_tail(path: Path) -> None:
+    """Truncate the file after its last newline (reads only the tail: lines are short)."""
+    size = path.stat().st_size
+    with open(path, "r+b") as fh:
+        start = max(0, size - (1 << 20))
+        fh.seek(start)
+        tail = fh.read()
+        cut = tail.rfind(b"\n")
+        if cut < 0 and start > 0:  # a torn line over 1 MiB: look at the whole file
+            fh.seek(0)
+            start, tail = 0, fh.read()
+            cut = tail.rfind(b"\n")
+        fh.truncate(start + cut + 1 if cut >= 0 else start)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
 def _ends_with_newline(path: Path) -> bool:
     """Reads one byte, not the whole manifest (which grows with every commit)."""
     with open(path, "rb") as fh:
@@ -79,11 +96,16 @@ class RunStore:
         path = self.run_dir / MANIFEST
         if not path.exists():
             return
-        for lineno, line in enumerate(path.read_text().splitlines(), 1):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        lines = text.splitlines()
+        for lineno, line in enumerate(lines, 1):
             try:
                 entry = ChunkEntry(**json.loads(line))
             except (json.JSONDecodeError, TypeError):
-                continue  # a torn last line from a crash mid-append: that chunk never committed
+                if lineno == len(lines) and not text.endswith("\n"):
+                    continue  # a torn last line from a crash mid-append: that chunk never committed
+                raise FactoryError(f"{path}:{lineno}: not a manifest entry ({line[:80]!r}); the manifest is "
+                                   "damaged, and skipping the line would silently drop a committed chunk") from None
             yield entry.chunk, entry
 
     def committed(self) -> set[str]:
@@ -106,10 +128,10 @@ class RunStore:
     def _append_manifest(self, entry: ChunkEntry) -> None:
         path = self.run_dir / MANIFEST
         line = json.dumps(entry.__dict__, sort_keys=True) + "\n"
-        # Repair a torn last line before appending, or the next line would be glued onto it.
+        # Cut a torn last line (a crash mid-append: never committed) before appending, or the
+        # next line would be glued onto it.
         if path.exists() and path.stat().st_size and not _ends_with_newline(path):
-            with open(path, "ab") as fh:
-                fh.write(b"\n")
+            _cut_torn_tail(path)
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(line)
             fh.flush()
@@ -120,8 +142,12 @@ class RunStore:
 
     # ---- run metadata ---------------------------------------------------------------------
     def open_run(self, info: dict[str, Any]) -> None:
-        """Create the run, or resume it if the same config made it; refuse a different one."""
+        """Create the run, or resume it if the same config made it; refuse a different one.
+        Temp files a crash left mid-write are removed (they never committed)."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        for table in TABLES:
+            for tmp in (self.run_dir / table).rglob(".tmp-*"):
+                tmp.unlink(missing_ok=True)
         (self.run_dir / MANIFEST).touch()
         path = self.run_dir / RUN_INFO
         if path.exists():
@@ -150,6 +176,8 @@ class RunStore:
         committed = {p.resolve() for t in TABLES for p in self.committed_files(t)}
         for table in TABLES:
             for path in sorted((self.run_dir / table).rglob("*.parquet")):
+                if path.name.startswith(".tmp-"):
+                    continue  # a write a crash interrupted: never committed, removed on resume
                 if path.resolve() not in committed:
                     if SHARD_NAME.match(path.name) and path.name.startswith("it"):
                         continue  # an orphan of a crashed chunk: ignored, overwritten on resume

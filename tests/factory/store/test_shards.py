@@ -79,3 +79,27 @@ def test_reopening_with_a_different_config_is_refused(tmp_path):
     RunStore(tmp_path / "r").open_run({"config_hash": "a"})
     with pytest.raises(FactoryError, match="different config"):
         RunStore(tmp_path / "r").open_run({"config_hash": "b"})
+
+
+def test_a_damaged_line_inside_the_manifest_is_an_error_naming_it(tmp_path):
+    store = RunStore(tmp_path / "r")
+    store.open_run({"config_hash": "h"})
+    store.commit("it0-math-00000", 0, "math", tables(1))
+    store.commit("it0-math-00001", 0, "math", tables(1, offset=1))
+    manifest = tmp_path / "r" / MANIFEST
+    first, second = manifest.read_text().splitlines()
+    manifest.write_text(first + "\n" + "garbage}\n" + second + "\n")
+    with pytest.raises(FactoryError, match=r"manifest.jsonl:2: not a manifest entry"):
+        RunStore(tmp_path / "r").committed()
+
+
+def test_a_temp_file_left_by_a_killed_write_is_removed_on_resume(tmp_path):
+    store = RunStore(tmp_path / "r")
+    store.open_run({"config_hash": "h"})
+    store.commit("it0-math-00000", 0, "math", tables(1))
+    partition = tmp_path / "r" / store.partition("problems", 0, "math")
+    leftover = partition / ".tmp-0123abcd-it0-math-00001.parquet"
+    leftover.write_bytes(b"PAR1 half a file")
+    RunStore(tmp_path / "r").validate()  # a reader is not stopped by it
+    RunStore(tmp_path / "r").open_run({"config_hash": "h"})  # resume cleans it
+    assert not leftover.exists()
