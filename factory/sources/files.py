@@ -66,8 +66,13 @@ def _resolve(path: str, base_dir: str) -> Path:
 
 
 def _jsonl_rows(path: Path) -> Iterator[tuple[str, Any]]:
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:  # never replaced silently: the text would change
+                raise FactoryError(f"{path}:{lineno}: not UTF-8 (byte {exc.start + 1} of the line: "
+                                   f"{raw[exc.start:exc.start + 1]!r})") from None
             if not line.strip():
                 continue
             try:

@@ -41,6 +41,12 @@ def test_bad_jsonl_names_the_line(tmp_path, content, message):
         load("jsonl", tmp_path, path="p.jsonl")
 
 
+def test_bad_utf8_names_the_line_instead_of_replacing_it(tmp_path):
+    (tmp_path / "p.jsonl").write_bytes(b'{"question": "q", "answer": "1"}\n{"question": "caf\xe9", "answer": "2"}\n')
+    with pytest.raises(FactoryError, match=r"p.jsonl:2: not UTF-8"):
+        load("jsonl", tmp_path, path="p.jsonl")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(FactoryError, match="problem file not found"):
         load("jsonl", tmp_path, path="absent.jsonl")
