@@ -196,8 +196,8 @@ def sample_into(cfg: Config, store: RunStore, problems: list[Problem], iteration
     return totals
 
 
-def open_store(cfg: Config) -> RunStore:
-    store = RunStore(cfg.run_dir, cfg.run.run_id)
+def open_store(cfg: Config, store: RunStore | None = None) -> RunStore:
+    store = store or RunStore(cfg.run_dir, cfg.run.run_id)
     store.open_run({"run_id": cfg.run.run_id, "config": dataclasses.asdict(cfg), "config_hash": config_hash(cfg),
                     "schema_version": SCHEMA_VERSION, "created_at_ms": now_ms()})
     return store
@@ -210,10 +210,12 @@ def run_sampling(cfg: Config, backend: Backend | None = None,
     problems = load_problems(cfg.sources, cfg.base_dir, cfg.run.seed)
     if not problems:
         raise FactoryError("the configured sources yielded no problems; nothing was written")
-    store = open_store(cfg)
+    store = RunStore(cfg.run_dir, cfg.run.run_id)
     start = time.perf_counter()
-    totals = sample_into(cfg, store, problems, cfg.run.iteration, processor=ChunkProcessor(cfg, backend),
-                         on_chunk=on_chunk, on_start=on_start)
+    with store.writer_lock():  # before open_run, whose clean-up must not touch another writer's files
+        open_store(cfg, store)
+        totals = sample_into(cfg, store, problems, cfg.run.iteration, processor=ChunkProcessor(cfg, backend),
+                             on_chunk=on_chunk, on_start=on_start)
     from factory.query import summary
 
     return RunReport(str(cfg.run_dir.resolve()), totals.chunks, totals.skipped, time.perf_counter() - start,

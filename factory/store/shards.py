@@ -5,10 +5,12 @@ orphan files, so no row is ever stored twice."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -160,6 +162,29 @@ class RunStore:
         tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
         os.replace(tmp, path)
         fsync_dir(self.run_dir)
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """One writer per run directory at a time: a second `factory run` of the same run id
+        is refused (two writers would both commit the same chunks)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / ".lock"
+        with open(path, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "?"
+                raise FactoryError(f"run {self.run_id} in {self.run_dir} is being written by another process "
+                                   f"(pid {holder}); wait for it to finish or choose another run_id") from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def info(self) -> dict[str, Any]:
         path = self.run_dir / RUN_INFO

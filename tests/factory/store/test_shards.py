@@ -103,3 +103,18 @@ def test_a_temp_file_left_by_a_killed_write_is_removed_on_resume(tmp_path):
     RunStore(tmp_path / "r").validate()  # a reader is not stopped by it
     RunStore(tmp_path / "r").open_run({"config_hash": "h"})  # resume cleans it
     assert not leftover.exists()
+
+
+def test_a_second_writer_of_the_same_run_is_refused(tmp_path):
+    import fcntl
+
+    store = RunStore(tmp_path / "r", "r")
+    with store.writer_lock():
+        with open(tmp_path / "r" / ".lock") as other:  # another open file: as another process holds it
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(FactoryError, match=r"being written by another process \(pid \d+\)"):
+            with RunStore(tmp_path / "r", "r").writer_lock():
+                pass
+    with RunStore(tmp_path / "r", "r").writer_lock():  # released: the next writer may go
+        pass
