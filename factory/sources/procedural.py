@@ -95,6 +95,9 @@ def percent(rng: random.Random, difficulty: int) -> tuple[str, str]:
     return f"What is {pct}% of {base}?", _fraction_text(value)
 
 
+MAX_COUNT = 10_000_000
+
+
 @dataclass
 class ProceduralOptions:
     count: int = 20
@@ -107,8 +110,10 @@ class ProceduralOptions:
             raise ConfigError(f"procedural_math: unknown kind {unknown[0]!r} (known: {', '.join(sorted(KINDS))})")
         if self.difficulty not in (1, 2, 3):
             raise ConfigError("procedural_math: difficulty must be 1, 2 or 3")
-        if self.count < 0:
-            raise ConfigError("procedural_math: count must be ≥ 0")
+        if not 0 <= self.count <= MAX_COUNT:
+            # Problems are held in memory while a run is planned: 10**10 ran for 40 minutes
+            # before failing. Larger sets belong in files (the jsonl/parquet sources).
+            raise ConfigError(f"procedural_math: count must be between 0 and {MAX_COUNT:,} (got {self.count:,})")
 
 
 @SOURCES.register("procedural_math")

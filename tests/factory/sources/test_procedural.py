@@ -63,3 +63,12 @@ def test_contract_reference_passes_its_own_verifier(verifier, difficulty):
 
 def test_every_registered_source_has_a_description():
     assert all(cls.description for _, cls in SOURCES.items())
+
+
+@pytest.mark.parametrize("count", [-1, 10**10])
+def test_count_out_of_bounds_is_a_config_error_at_once(count):
+    from factory.errors import ConfigError
+    from factory.sources.procedural import ProceduralOptions
+
+    with pytest.raises(ConfigError, match="count must be between 0 and"):
+        ProceduralOptions(count=count)
