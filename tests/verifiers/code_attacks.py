@@ -1058,11 +1058,9 @@ KNOWN_LIMITS = {
     "intenum-isinstance-int": WA,              # an IntEnum result is a handle (its value compares as the int)
     "defaultdict-lambda-factory-returned": RE,  # only builtin default factories cross the wire
     "defaultdict-lambda-factory-argument": RE,
-    "tests-pass-a-generator": RE,              # the tests can pass data, program objects and functions only
-    "tests-pass-their-own-listnode": RE,
+    "tests-pass-their-own-listnode": RE,       # the tests can pass data, iterators, program objects, functions
     "tests-pass-a-builtin-type": RE,
     "explicit-raise-instead-of-assert": WA,    # tests with no assert (or TestCase/test_*) are not graded as a pass
-    "dict-keys-view-vs-set": WA,               # a dict view is a handle without a plain value
     "dataclass-asdict-of-result": RE,          # dataclass helpers need the instance in the test process
     "deepcopy-of-instance": RE,                # program objects are not copied into the test process
     "async-function-asyncio-run": RE,          # a coroutine is a handle, not awaitable here

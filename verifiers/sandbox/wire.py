@@ -12,6 +12,8 @@ JSON array whose first element is a tag, so nothing is ever guessed from the JSO
   ["nt", typename, [field, ..], [..]] a namedtuple                  ["fr", num, den] Fraction
   ["dec", str] Decimal  ["r", start, stop, step] range
   ["dt", iso] datetime  ["da", iso] date  ["ti", iso] time  ["td", days, seconds, us] timedelta
+  ["dk", [..]] / ["dv", [..]] / ["di", [[k, v], ..]] a dict's keys / values / items view
+  ["it", [..]] an iterator (test → candidate: a generator the tests pass, consumed here first)
   ["h", id, type_name, kind] a handle: an object that lives in the candidate process
   ["cb", id] (test → candidate only) a test-side function; the candidate calls it back
 
@@ -147,6 +149,11 @@ class Encoder:
             return ["dec", str(value)]
         if t is range:
             return ["r", value.start, value.stop, value.step]
+        view = _VIEW_TAGS.get(t)
+        if view == "di":
+            return ["di", [[self.encode(k, depth + 1), self.encode(v, depth + 1)] for k, v in list(value)]]
+        if view is not None:
+            return [view, [self.encode(v, depth + 1) for v in list(value)]]
         if t in _DATETIME_TAGS:
             return [_DATETIME_TAGS[t], value.isoformat()]
         if t is datetime.timedelta:
@@ -163,6 +170,7 @@ class Encoder:
 
 _SEQ_TAGS = {list: "l", tuple: "t", set: "S", frozenset: "F"}
 _DATETIME_TAGS = {datetime.datetime: "dt", datetime.date: "da", datetime.time: "ti"}
+_VIEW_TAGS = {type({}.keys()): "dk", type({}.values()): "dv", type({}.items()): "di"}
 _MAP_TAGS = {dict: "d", collections.OrderedDict: "od", collections.Counter: "C"}
 
 
@@ -242,6 +250,18 @@ class Decoder:
             if name not in _FACTORIES:
                 raise WireError("bad defaultdict factory")
             return collections.defaultdict(_FACTORIES[name], self._pairs(pairs, depth))
+        if tag in ("dk", "dv", "it"):
+            items = [self.decode(v, depth + 1) for v in self._list(args, 1)[0]]
+            if tag == "it":
+                return iter(items)
+            if tag == "dv":
+                return dict(enumerate(items)).values()
+            try:
+                return dict.fromkeys(items).keys()
+            except TypeError:
+                raise WireError("unhashable key") from None
+        if tag == "di":
+            return dict(self._pairs(self._list(args, 1)[0], depth)).items()
         if tag == "q":
             items, maxlen = self._exact(args, 2)
             if maxlen is not None and (type(maxlen) is not int or maxlen < 0):

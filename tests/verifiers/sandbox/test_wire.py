@@ -26,6 +26,7 @@ VALUES = [
     collections.defaultdict(list, {"k": [1]}), collections.deque([1, 2], maxlen=5), Point(1, 2),
     fractions.Fraction(-3, 7), decimal.Decimal("1.10"), range(1, 10, 3), datetime.date(2024, 2, 29),
     datetime.datetime(2024, 1, 2, 3, 4, 5, 6), datetime.time(23, 59), datetime.timedelta(days=-1, seconds=5),
+    {"b": 1, "a": 2}.keys(), {"b": 1, "a": 2}.items(),
 ]
 
 
