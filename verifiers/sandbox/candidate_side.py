@@ -8,6 +8,7 @@ cannot reach: it holds only its two RPC pipes (requests in, answers out) and std
 """
 
 import builtins
+import io
 import operator
 import os
 import sys
@@ -123,7 +124,23 @@ class Server:
                 raise wire.Unencodable("too many live handles")
             hid = self.ids[key] = len(self.objects) + 1
             self.objects[hid] = obj
-        return ["h", hid, type(obj).__name__, _kind(obj)]
+        return ["h", hid, type(obj).__name__, self.kind(obj)]
+
+    def kind(self, obj):
+        """How the test process treats the handle (see proxies.Handle)."""
+        if isinstance(obj, type):
+            if issubclass(obj, BaseException):  # the tests get a local class they can catch
+                parent = next((k for k in obj.__mro__[1:] if getattr(builtins, k.__name__, None) is not k), None)
+                parent_id = self.handle(parent)[1] if parent is not None else ""
+                return "exception:%s:%s:%s" % (obj.__name__[:100], (_builtin_bases(obj) or ["Exception"])[0], parent_id)
+            return "class"
+        if isinstance(obj, type(sys)):
+            return "module:" + str(getattr(obj, "__name__", ""))[:100]
+        if any(isinstance(obj, base) for base, _ in _CONVERT) or type(obj).__module__ == "collections":
+            return "plain"  # the tests use its plain value for everything but its own methods
+        if callable(obj):
+            return "callable"
+        return "object"
 
     def encode(self, value):
         return wire.Encoder(self.handle).encode(value)
@@ -302,7 +319,6 @@ class _Captured:
     CAP = 1 << 20
 
     def __enter__(self):
-        import io
         self.buffer, self.saved = io.StringIO(), sys.stdout
         sys.stdout = self.buffer
         return self
@@ -314,22 +330,6 @@ class _Captured:
 
     def text(self):
         return self.buffer.getvalue()[: self.CAP]
-
-
-def _kind(obj):
-    if isinstance(obj, type):
-        if issubclass(obj, BaseException):  # the tests get a local class they can catch
-            parent = next((k for k in obj.__mro__[1:] if getattr(builtins, k.__name__, None) is not k), None)
-            parent_id = _SERVER[0].handle(parent)[1] if parent is not None and _SERVER else ""
-            return "exception:%s:%s:%s" % (obj.__name__[:100], (_builtin_bases(obj) or ["Exception"])[0], parent_id)
-        return "class"
-    if isinstance(obj, type(sys)):
-        return "module:" + str(getattr(obj, "__name__", ""))[:100]
-    if any(isinstance(obj, base) for base, _ in _CONVERT) or type(obj).__module__ == "collections":
-        return "plain"  # the tests use its plain value for everything but its own methods
-    if callable(obj):
-        return "callable"
-    return "object"
 
 
 def _builtin_bases(klass):
@@ -344,11 +344,7 @@ def _short(exc):
         return "<unprintable>"
 
 
-_SERVER = []
-
-
 def run_module(job):
     _install_site_builtins()
     namespace = execute(job["code"], "solution")
-    _SERVER.append(Server())
-    _SERVER[0].serve(namespace)
+    Server().serve(namespace)

@@ -211,7 +211,8 @@ def run_job(job, zygotes, tests):
             for fd in (req_r, req_w, ans_r, ans_w, stdin):
                 os.close(fd)
         out = collect(job, candidate, (tests, report_r, tests_job_w), start)
-        if not _final_report(out["tests"]["report"]) or '"retire": true' in out["tests"]["report"]:
+        report = _parse_report(out["tests"]["report"])
+        if not _is_final(report) or report.get("retire"):
             tests.stop()  # stuck in a job, died, or retiring: the next job gets a fresh one
         return out
     finally:
@@ -241,7 +242,7 @@ def collect(job, candidate, tests, start):
                 and "stderr" not in readers.values():
             break  # io: the program ended and its output is in
         if tests and "report" not in readers.values():
-            if grace_until is None and _final_report(bufs["report"]):
+            if grace_until is None and _is_final(_parse_report(bufs["report"])):
                 break  # decided: nothing else can change the verdict
             # The tests report the candidate gone (or the test process died): wait briefly for
             # the candidate's status, which names how it ended.
@@ -313,12 +314,18 @@ def collect(job, candidate, tests, start):
     return out
 
 
-def _final_report(raw):
+def _parse_report(raw):
+    """The test process's report as a dict ({} when missing or malformed)."""
     try:
         report = json.loads(raw if isinstance(raw, str) else bytes(raw).decode())
     except ValueError:
-        return False
-    return isinstance(report, dict) and report.get("status") not in (None, "gone")
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _is_final(report):
+    """Decided: nothing the candidate does next can change it."""
+    return report.get("status") not in (None, "gone")
 
 
 def main():
