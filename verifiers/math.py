@@ -1,8 +1,12 @@
 """Math answers: extract the final answer by GRADING.md's rules, then decide equivalence.
 
-Cheap exact paths first (plain numbers compared as exact rationals, normalised strings);
-math-verify (sympy) only when needed, in a bounded child process so a pathological
-expression costs at most `timeout_s` and never hangs or kills the caller.
+The answer and the reference are parsed into typed answers (`verifiers.answers`: number or
+expression, equation, interval/union, set, tuple, list of values, matrix, text) and compared per
+kind. Leaves are compared exactly: plain arithmetic as Python Fractions in-process; anything
+symbolic with sympy in a bounded child process (decimals become exact rationals, so an
+approximation of an irrational value is never equal to it), so a pathological expression costs
+at most `timeout_s` and never hangs or kills the caller. math-verify is no longer on the
+decision path: its float tolerance passed approximations and its rewrites passed false equations.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from verifiers.answers import Answer, Scalar, Unparsable, Values, clean, equivalent, kind_of, multi_valued, parse
 from verifiers.base import VERIFIERS, Outcome
 from verifiers.exact import TooLarge, evaluate
 from verifiers.timeout import BoundedWorker, CallTimeout, WorkerDied
 from schemas import Problem
 
-VERSION = "0.1"
+VERSION = "0.2"
 MAX_TEXT_CHARS = 200_000
 MAX_ANSWER_CHARS = 1_000
 
@@ -72,47 +77,31 @@ def extract_answer(text: str) -> tuple[str | None, str]:
     markers = list(_FINAL_MARKERS.finditer(text.replace("**", "")))
     if not markers:
         return None, "no_answer"
-    answer = markers[-1].group(1).strip().splitlines()[0].strip().rstrip(".").strip("$ ")
+    answer = _final_line_answer(markers[-1].group(1))
     return (answer, "") if answer else (None, "no_answer")
 
 
-_HEDGE = re.compile(r"\bor\b|\\pm|±|\\mp")
-_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textnormal|operatorname)\s*\{([^{}]*)\}")
-_SPACING = re.compile(r"\\[,!;: ]|\\q?quad|\\left|\\right|\\displaystyle")
-_DECOR = re.compile(r"\\%|%|\\\$|\$|\^\s*\{?\\circ\}?|\\circ|°|\\degree")
-_UNIT_WORDS = re.compile(r"^(-?[\d.,/]+)\s*[A-Za-z][A-Za-z ]*(?:\^\s*\{?\d\}?)?$")
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]")
+_SIGN_OFF = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
+
+
+def _final_line_answer(rest: str) -> str:
+    """The value on a final-answer line. Minerva's "Final Answer: The final answer is $X$. I hope
+    it is correct." nests a second marker and a sign-off; a math span is the answer when the line
+    starts with one, so a period inside it (3.5) or after it is not cut wrongly."""
+    line = rest.strip().splitlines()[0].strip() if rest.strip() else ""
+    while (inner := _FINAL_MARKERS.search(line)):
+        line = inner.group(1).strip()
+    line = _SIGN_OFF.sub("", line).strip()
+    span = _MATH_SPAN.match(line)
+    if span:
+        return next(g for g in span.groups() if g is not None).strip()
+    return line.rstrip(".").strip("$ ").strip()
+
+
 _CHOICE = re.compile(r"^\(?([A-Ea-e])\)?(?:\s.*)?$")
-
-
-def _normalise(answer: str) -> str:
-    """Form-only rewrites that never change a value (GRADING: value, not form)."""
-    answer = answer.replace("\u2212", "-").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    while (inner := re.fullmatch(r"\\(?:boxed|fbox)\{(.*)\}", answer.strip(), re.S)):
-        answer = inner.group(1)
-    answer = _WRAPPERS.sub(r"\1", _WRAPPERS.sub(r"\1", answer))
-    answer = _DECOR.sub("", _SPACING.sub(" ", answer)).strip()
-    answer = re.sub(r"^[a-zA-Z]\s*=\s*", "", answer)  # x = 3 → 3
-    answer = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", answer)  # thousands separators
-    m = _UNIT_WORDS.match(answer)  # "5 cm", "12 apples", "45 degrees": units are ignored
-    if m:
-        answer = m.group(1)
-    return _strip_wrapping_parens(re.sub(r"\s+", " ", answer).strip().rstrip(".").strip())
-
-
+_CHOICE_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textnormal)\s*\{([^{}]*)\}")
 MAX_NESTING = 64
-
-
-def _strip_wrapping_parens(answer: str) -> str:
-    """((((1)))) → 1; a tuple (1, 2) keeps its parentheses."""
-    while len(answer) >= 2 and answer[0] == "(" and answer[-1] == ")" and "," not in answer:
-        depth = 0
-        for i, ch in enumerate(answer):
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth == 0 and i < len(answer) - 1:
-                return answer  # the first "(" closes before the end: (a)+(b)
-        answer = answer[1:-1].strip()
-    return answer
 
 
 def nesting_depth(text: str) -> int:
@@ -126,7 +115,21 @@ def nesting_depth(text: str) -> int:
     return deepest
 
 
+def _unwrapped_parens(answer: str) -> str:
+    """((((1)))) → 1, so harmless wrapping does not count as nesting."""
+    while len(answer) >= 2 and answer[0] == "(" and answer[-1] == ")":
+        depth = 0
+        for i, ch in enumerate(answer):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(answer) - 1:
+                return answer
+        answer = answer[1:-1].strip()
+    return answer
+
+
 def choice_letter(answer: str) -> str | None:
+    answer = _CHOICE_WRAPPERS.sub(r"\1", _CHOICE_WRAPPERS.sub(r"\1", clean(answer)))
     m = _CHOICE.match(answer.strip())
     return m.group(1).upper() if m else None
 
@@ -134,39 +137,136 @@ def choice_letter(answer: str) -> str | None:
 def _has_lookalikes(text: str) -> bool:
     """Digits or letters from other scripts that imitate ASCII (GRADING: they are not digits)."""
     for ch in text:
-        if ord(ch) > 127 and ch not in "π−×÷·√∞≤≥":
+        if ord(ch) > 127 and ch not in "π−×÷·√∞≤≥≠±∓∪∅ℝ⟨⟩°≈":
             if unicodedata.category(ch) in ("Nd", "Lu", "Ll"):
                 return True
     return False
 
 
-def _math_verify_equal(reference: str, answer: str) -> bool:
-    """Runs inside the bounded worker process."""
-    import logging
+# ---- leaves: exact comparison with sympy, inside the bounded worker process ------------------
+
+_DECIMAL = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
+
+
+def _to_sympy(latex: str) -> object:
+    """LaTeX → sympy with decimals as exact rationals: 1.41421 is 141421/100000, never a float
+    that compares equal to sqrt(2) within a tolerance."""
+    import sympy
+    from latex2sympy2_extended import latex2sympy
+
+    exact = _DECIMAL.sub(lambda m: f"{{\\frac{{{m.group(1) or '0'}{m.group(2)}}}{{1{'0' * len(m.group(2))}}}}}", latex)
+    expr = latex2sympy(exact)
+    if isinstance(expr, sympy.Basic):
+        # latex2sympy reads `i` as a symbol; in a final answer it is the imaginary unit.
+        names = {s for s in expr.free_symbols if getattr(s, "name", "") == "i"}
+        expr = expr.subs({s: sympy.I for s in names}) if names else expr
+    return expr
+
+
+def _probe_points(symbols: list, count: int = 3) -> list[dict]:
+    import random
 
     import sympy
-    from math_verify import parse, verify
 
-    # It warns that its own timeout is off: here the worker process is the time bound.
-    logging.getLogger("math_verify").setLevel(logging.ERROR)
+    rng = random.Random(12345)
+    return [{s: sympy.Rational(rng.randint(-97, 97), rng.randint(1, 13)) for s in symbols} for _ in range(count)]
 
-    gold = parse(f"\\boxed{{{reference}}}", parsing_timeout=None)
-    target = parse(f"\\boxed{{{answer}}}", parsing_timeout=None)
-    if not (gold and target):
-        return False
-    if verify(gold, target, allow_set_relation_comp=True, timeout_seconds=None):
-        return True
-    # latex2sympy reads `i` as a symbol; in a final answer it is the imaginary unit.
-    def as_complex(expr: object) -> object:
-        if not isinstance(expr, sympy.Basic):
-            return None
-        names = {s for s in expr.free_symbols if getattr(s, "name", "") == "i"}
-        return expr.subs({s: sympy.I for s in names}) if names else None
 
-    g, t = as_complex(gold[0]), as_complex(target[0])
-    if g is not None and t is not None:
-        return bool(verify([g], [t], timeout_seconds=None))
+def _refuted(diff: object, digits: int = 40) -> bool:
+    """A numeric witness that diff is not identically zero (only ever used to say 'different')."""
+    import sympy
+
+    symbols = sorted(diff.free_symbols, key=str)  # type: ignore[attr-defined]
+    for point in _probe_points(symbols) if symbols else [{}]:
+        value = sympy.N(diff.subs(point) if point else diff, digits)  # type: ignore[attr-defined]
+        if value.is_number and value.is_finite and value != 0 and abs(value) > sympy.Float(10) ** (10 - digits):
+            return True
     return False
+
+
+def _is_zero(diff: object) -> bool:
+    import sympy
+
+    if diff == 0:
+        return True
+    if _refuted(diff):
+        return False
+    return sympy.expand(diff) == 0 or sympy.simplify(diff) == 0  # type: ignore[operator]
+
+
+def _same_value(a: object, b: object) -> bool:
+    import sympy
+
+    if a == b:
+        return True
+    if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
+        return False
+    if any(x.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan) for x in (a, b)):
+        return False  # infinities are equal only as the same symbol (a == b above)
+    return _is_zero(a - b)
+
+
+def _proportional(a: object, b: object) -> bool:
+    """Two equations f = 0 and g = 0 with f = c·g for a nonzero constant c: the same line,
+    plane or curve however it is written."""
+    import sympy
+
+    if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)) or a == 0 or b == 0:
+        return False
+    ratio = sympy.cancel(sympy.together(a / b))
+    if ratio.free_symbols:
+        ratio = sympy.simplify(ratio)
+    return not ratio.free_symbols and ratio.is_number and ratio != 0 and ratio.is_finite is True
+
+
+def _sympy_compare(kind: str, a: object, b: object) -> bool:
+    """Runs inside the bounded worker process: scalars by exact value, equations by solution set."""
+    if kind == "scalar":
+        return _same_value(_to_sympy(a), _to_sympy(b))  # type: ignore[arg-type]
+    (la, ra), (lb, rb) = a, b  # type: ignore[misc]
+    return _proportional(_to_sympy(la) - _to_sympy(ra), _to_sympy(lb) - _to_sympy(rb))  # type: ignore[operator]
+
+
+class _BoundedLeaves:
+    """answers.Leaves: exact arithmetic in-process, sympy in the bounded worker."""
+
+    def __init__(self, worker: BoundedWorker, timeout_s: float) -> None:
+        self.worker, self.timeout_s = worker, timeout_s
+
+    def scalars_equal(self, a: str, b: str) -> bool:
+        if _compact(a) == _compact(b):
+            return True
+        exact_a, exact_b = evaluate(a), evaluate(b)
+        if exact_a is not None and exact_b is not None:
+            return exact_a == exact_b
+        return bool(self.worker.call(("scalar", a, b), self.timeout_s))
+
+    def equations_equal(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
+        return bool(self.worker.call(("equation", a, b), self.timeout_s))
+
+
+def _compact(latex: str) -> str:
+    return re.sub(r"\s+", "", latex)
+
+
+def _is_empty(answer: str) -> bool:
+    value = re.sub(r"^[A-Za-z]\s*=", "", _CHOICE_WRAPPERS.sub(r"\1", clean(answer)).strip())
+    return not value.strip(" {}")
+
+
+def _gold_choice(reference: str) -> str | None:
+    """A reference that is one capital letter A-E, bare or wrapped: `C`, `(C)`, `\text{(C)}`.
+    (A lowercase `e` is Euler's number, not a choice.)"""
+    bare = _CHOICE_WRAPPERS.sub(r"\1", clean(reference)).strip()
+    return bare.strip("()") if re.fullmatch(r"\(?[A-E]\)?", bare) else None
+
+
+def _parse_gold(reference: str) -> Answer:
+    """A reference always has a reading: if its structure does not parse, it is one leaf."""
+    try:
+        return parse(reference)
+    except Unparsable:
+        return Scalar(clean(reference))
 
 
 class MathVerifier:
@@ -175,8 +275,9 @@ class MathVerifier:
 
     def __init__(self, timeout_s: float = 5.0) -> None:
         self.timeout_s = timeout_s
-        self._worker = BoundedWorker("verifiers.math:_math_verify_equal")
-        self._equal_cached = lru_cache(maxsize=65536)(self._equal)
+        self._worker = BoundedWorker("verifiers.math:_sympy_compare")
+        self._leaves = _BoundedLeaves(self._worker, timeout_s)
+        self._compare_cached = lru_cache(maxsize=65536)(self._compare)
 
     def verify(self, problem: Problem, text: str) -> Outcome:
         try:
@@ -195,39 +296,41 @@ class MathVerifier:
                            else "several different final answers")
         if len(answer) > MAX_ANSWER_CHARS:
             return Outcome(False, "bad_output", details=f"answer of {len(answer)} chars", extracted=answer[:200])
-        if not _normalise(answer):  # "x =", "\text{}", "$": a final line with no value in it
+        if _is_empty(answer):  # "x =", "\text{}", "$": a final line with no value in it
             return Outcome(False, "no_answer", details=f"no value in the final answer {answer!r}", extracted=answer)
-        if nesting_depth(_strip_wrapping_parens(answer)) > MAX_NESTING:
+        if nesting_depth(_unwrapped_parens(answer)) > MAX_NESTING:
             return Outcome(False, "bad_output", details=f"answer nested deeper than {MAX_NESTING}", extracted=answer[:200])
         if _has_lookalikes(answer):
             return Outcome(False, "wrong_answer", details="non-ASCII look-alike characters", extracted=answer)
-        # "\pm" or "or" is hedging unless the reference itself has several values.
-        if _HEDGE.search(answer) and not _HEDGE.search(reference) and "," not in reference:
-            return Outcome(False, "hedged", details=f"alternatives in {answer!r}", extracted=answer)
         try:
-            equal = self._equal_cached(reference.strip(), answer)
+            verdict, why = self._compare_cached(reference.strip(), answer)
         except CallTimeout as exc:
             return Outcome(False, "timeout", details=str(exc), extracted=answer)
         except TooLarge as exc:
             return Outcome(False, "wrong_answer", details=f"{exc}: not evaluated", extracted=answer[:200])
         except WorkerDied as exc:
             return Outcome(False, "error", details=str(exc), extracted=answer)
-        if equal:
-            return Outcome(True, "correct", details=f"{answer!r} == {reference!r}", extracted=answer)
-        return Outcome(False, "wrong_answer", details=f"{answer!r} != {reference!r}", extracted=answer)
+        if verdict == "correct":
+            return Outcome(True, "correct", details=f"{answer!r} == {reference!r} ({why})", extracted=answer)
+        return Outcome(False, verdict, details=f"{answer!r} != {reference!r} ({why})", extracted=answer)
 
-    def _equal(self, reference: str, answer: str) -> bool:
-        ref, ans = _normalise(reference), _normalise(answer)
-        if ref == ans:
-            return True
-        ref_letter = choice_letter(ref) if len(ref) <= 3 else None
+    def _compare(self, reference: str, answer: str) -> tuple[str, str]:
+        """(reason, kinds): correct, wrong_answer or hedged, and how the two answers were read."""
+        if clean(reference) == clean(answer):
+            return "correct", "same text"
+        ref_letter = _gold_choice(reference)
         if ref_letter is not None:  # multiple choice: only the letter is compared
-            return choice_letter(ans) == ref_letter
-        ref_x = evaluate(ref)
-        ans_x = evaluate(ans)
-        if ref_x is not None and ans_x is not None:
-            return ref_x == ans_x
-        return self._worker.call((ref, ans), self.timeout_s)
+            return ("correct" if choice_letter(answer) == ref_letter else "wrong_answer"), "choice"
+        gold = _parse_gold(reference)
+        try:
+            cand = parse(answer)
+        except Unparsable as exc:
+            return "wrong_answer", f"unparsable answer: {exc}"
+        kinds = f"{kind_of(gold)} vs {kind_of(cand)}"
+        # "12 or 13", "12 \pm 1": alternatives, unless the question asks for several values.
+        if isinstance(cand, Values) and cand.joiner != "," and not multi_valued(gold):
+            return "hedged", kinds
+        return ("correct" if equivalent(gold, cand, self._leaves) else "wrong_answer"), kinds
 
     def close(self) -> None:
         self._worker.close()

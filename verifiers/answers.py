@@ -1,0 +1,508 @@
+"""Typed final answers: parse an answer string into a kind, then compare per kind.
+
+Kinds: a scalar (number or expression, possibly named: `x = 3`), an equation, an interval or a
+union of intervals, a finite set, a tuple/point, an unordered list of values (`2, -2`, `\\pm 3`,
+`x = 1 or x = 2`), a matrix, and text. Structure is parsed here, in-process and in linear time;
+only the leaves (scalar LaTeX) and equations reach sympy, through the `Leaves` interface, so
+structure never depends on what a LaTeX parser guesses.
+
+Rules that used to be string rewrites are per kind now: a thousands separator is part of a
+number token, never removed inside a tuple or interval (`(1,100)` is a pair); `x = 3` is a named
+value only when the left side is a lone variable, so `2 + 2 = 5` is a false equation, not 5; an
+equation compares as an equation (same solution set), never by dropping a side.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+# ---- the kinds -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scalar:
+    latex: str
+    name: str = ""  # `x` in `x = 3`
+
+
+@dataclass(frozen=True)
+class Equation:
+    sides: tuple[str, ...]  # a chain a = b = c
+
+
+@dataclass(frozen=True)
+class Interval:
+    lo: str
+    hi: str
+    lo_closed: bool
+    hi_closed: bool
+
+
+@dataclass(frozen=True)
+class Union:
+    parts: tuple["Answer", ...]  # intervals and finite sets
+
+
+@dataclass(frozen=True)
+class FiniteSet:
+    items: tuple["Answer", ...]
+
+
+@dataclass(frozen=True)
+class Tuple:
+    items: tuple["Answer", ...]
+    brackets: str  # "()", "[]", "<>"
+
+
+@dataclass(frozen=True)
+class Values:
+    items: tuple["Answer", ...]
+    joiner: str  # "," for a list; "or" / "pm" for alternatives (hedging if one value is asked)
+
+
+@dataclass(frozen=True)
+class Matrix:
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Text:
+    words: str
+
+
+Answer = Scalar | Equation | Interval | Union | FiniteSet | Tuple | Values | Matrix | Text
+
+
+def kind_of(answer: Answer) -> str:
+    return {Scalar: "scalar", Equation: "equation", Interval: "interval", Union: "union",
+            FiniteSet: "set", Tuple: "tuple", Values: "values", Matrix: "matrix", Text: "text"}[type(answer)]
+
+
+class Unparsable(ValueError):
+    """The answer's structure is malformed (unbalanced brackets, an empty item)."""
+
+
+# ---- cleaning ---------------------------------------------------------------------------------
+
+_SPACES = re.compile(r"(?<!\\)\\(?:[,;: ]|q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
+_GROUP_SPACE = re.compile(r"(?<=\d)(?:\\[,!]|\{,\}|\\ |~| )(?=\d{3}(?!\d))")  # 10\,000, 11,\!111, 1{,}000
+_DECOR = re.compile(r"\\%|%|\\\$|\$|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])")
+# TeX's one-token arguments: \frac12, \frac{\pi}2, \sqrt2, \sqrt x
+_FRAC_DIGITS = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])")
+_FRAC_TAIL_DIGIT = re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9a-zA-Z])")
+_SQRT_BARE = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
+_FONT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|textnormal|mbox|operatorname|boldsymbol)\s*\{([^{}]*)\}")
+
+
+def clean(answer: str) -> str:
+    """Form-only rewrites that never change a value."""
+    s = answer.replace("\u2212", "-").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = s.replace("\\lbrace", "\\{").replace("\\rbrace", "\\}").replace("\\langle", "⟨").replace("\\rangle", "⟩")
+    s = s.replace("\\lvert", "|").replace("\\rvert", "|").replace("\\vert", "|").replace("\\mid", "|")
+    s = s.replace("\\leqslant", "\\le").replace("\\geqslant", "\\ge").replace("\\!", "")
+    s = _GROUP_SPACE.sub(",", s.replace("{,}", ","))
+    s = _FRAC_DIGITS.sub(r"\\frac{\1}{\2}", s)
+    s = _FRAC_TAIL_DIGIT.sub(r"\\frac\1{\2}", s)
+    s = _SQRT_BARE.sub(r"\\sqrt{\1}", s)
+    while (inner := re.fullmatch(r"\s*\\(?:boxed|fbox)\s*\{(.*)\}\s*", s, re.S)):
+        s = inner.group(1)
+    s = _DECOR.sub("", _SPACES.sub(" ", s))
+    s = re.sub(r"\s+", " ", s).strip()
+    return s.rstrip(".").strip()
+
+
+# ---- top-level scanning -------------------------------------------------------------------------
+
+_OPEN, _CLOSE = "([{⟨", ")]}⟩"
+
+
+def _depths(s: str) -> list[int]:
+    """Bracket depth before each character; raises Unparsable if brackets do not balance.
+    Interval brackets may be mixed ( [0,1) ), so every opener counts the same."""
+    out, depth = [], 0
+    for ch in s:
+        if ch in _CLOSE:
+            depth -= 1
+            if depth < 0:
+                raise Unparsable("unbalanced brackets")
+        out.append(depth)
+        if ch in _OPEN:
+            depth += 1
+    if depth:
+        raise Unparsable("unbalanced brackets")
+    return out
+
+
+def split_top(s: str, sep: re.Pattern[str]) -> list[str]:
+    """Split at matches of `sep` that are not inside brackets (or \\{ \\})."""
+    depths = _depths(s)
+    pieces, start = [], 0
+    for m in sep.finditer(s):
+        if depths[m.start()] == 0 and m.start() >= start:
+            pieces.append(s[start:m.start()])
+            start = m.end()
+    pieces.append(s[start:])
+    return [p.strip() for p in pieces]
+
+
+def _wrapped(s: str, opener: str, closer: str) -> str | None:
+    """The inside of s when s is exactly one bracket group opener...closer."""
+    if not (s.startswith(opener) and s.endswith(closer)) or len(s) < len(opener) + len(closer):
+        return None
+    inner = s[len(opener):len(s) - len(closer)]
+    try:
+        depths = _depths(inner)
+    except Unparsable:
+        return None
+    if opener == "\\{" and re.search(r"(?<!\\)[{}]", "".join(c if d == 0 else " " for c, d in zip(inner, depths))):
+        return None
+    return inner
+
+
+# ---- parsing ----------------------------------------------------------------------------------
+
+_COMMA = re.compile(r",")
+_SEMI = re.compile(r";")
+_CUP = re.compile(r"\\cup(?![a-zA-Z])|∪|(?<=[\])])\s*U\s*(?=[(\[])")
+_OR = re.compile(r"\\text\{\s*(?:or|and)\s*\}|\b(?:or|and)\b|\\(?:lor|vee|wedge|land)(?![a-zA-Z])")
+_PM = re.compile(r"\\pm(?![a-zA-Z])|±|\\mp(?![a-zA-Z])|∓")
+_REL = re.compile(r"\\(?:leq|geq|le|ge|lt|gt|neq|ne)(?![a-zA-Z])|≤|≥|≠|<|>|(?<![<>!:\\])=|\\approx(?![a-zA-Z])|≈|\\in(?![a-zA-Z])")
+_REL_NAMES = {"\\leq": "<=", "\\le": "<=", "≤": "<=", "\\geq": ">=", "\\ge": ">=", "≥": ">=", "\\lt": "<",
+              "<": "<", "\\gt": ">", ">": ">", "\\neq": "!=", "\\ne": "!=", "≠": "!=", "=": "=",
+              "\\approx": "~", "≈": "~", "\\in": "in"}
+_GROUPED_NUMBER = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_LONE_SYMBOL = re.compile(r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|varphi|psi|omega|rho|sigma|tau)"
+                          r"|[A-Za-z]\([A-Za-z]\)|\([A-Za-z](?:\s*,\s*[A-Za-z])+\)")
+_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)
+_WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
+_UNIT = re.compile(r"(?:\s+|(?=\\))(?:\\(?:text|mathrm|mbox|textnormal)\s*\{\s*([A-Za-z][A-Za-z ./]*?)\s*\}|([A-Za-z]{2,}(?:[ /][A-Za-z]+)*\.?))"
+                   r"(?:\s*\^\s*\{?-?\d\}?)?$")
+_SINGLE_LETTER_UNITS = re.compile(r"(?<=\d)\s+(?:m|g|s|h|l|L|K|J|N|W|V|A)(?:\s*\^\s*\{?-?\d\}?)?$")
+_NUMBERISH = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\s*/\s*\d+)?|\\frac\{[^{}]*\}\{[^{}]*\}")
+
+
+def parse(answer: str, depth: int = 0) -> Answer:
+    """The typed form of a final answer. Raises Unparsable on malformed structure."""
+    if depth > 20:
+        raise Unparsable("nested too deeply")
+    s = clean(answer)
+    if not s:
+        raise Unparsable("empty")
+    m = _MATRIX.fullmatch(s)
+    if m:
+        return _matrix(m.group(2))
+    for parse_kind in (_union, _alternatives, _pm_values, _list, _relation, _bracketed):
+        parsed = parse_kind(s, depth)
+        if parsed is not None:
+            return parsed
+    return _leaf(s)
+
+
+def _union(s: str, depth: int) -> Answer | None:
+    parts = split_top(s, _CUP)
+    if len(parts) == 1:
+        return None
+    return Union(tuple(parse(p, depth + 1) for p in _nonempty(parts)))
+
+
+def _alternatives(s: str, depth: int) -> Answer | None:
+    """`x < -1 or x > 2` is a union of sets; `x = 2 or x = 3` is a list of alternatives."""
+    parts = split_top(s, _OR)
+    if len(parts) == 1:
+        return None
+    items = tuple(parse(p.strip(" ,"), depth + 1) for p in _nonempty([p.strip(" ,") for p in parts]))
+    if all(isinstance(i, (Interval, Union)) for i in items):
+        return Union(items)
+    return Values(items, "or")
+
+
+def _pm_values(s: str, depth: int) -> Answer | None:
+    parts = split_top(s, _PM)
+    if len(parts) != 2 or split_top(s, _COMMA) != [s] or split_top(s, _REL) != [s]:
+        return None
+    head, tail = parts
+    plus = f"{head}+({tail})" if head else f"{tail}"
+    minus = f"{head}-({tail})" if head else f"-({tail})"
+    return Values((parse(plus, depth + 1), parse(minus, depth + 1)), "pm")
+
+
+def _list(s: str, depth: int) -> Answer | None:
+    parts = split_top(s, _COMMA)
+    if len(parts) == 1:
+        parts = split_top(s, _SEMI)
+    if len(parts) == 1 or _GROUPED_NUMBER.fullmatch(s):
+        return None
+    return Values(tuple(parse(p, depth + 1) for p in _nonempty(parts)), ",")
+
+
+def _relation(s: str, depth: int) -> Answer | None:
+    sides = split_top(s, _REL)
+    if len(sides) == 1:
+        return None
+    depths = _depths(s)
+    ops = [_REL_NAMES[m.group(0)] for m in _REL.finditer(s) if depths[m.start()] == 0]
+    _nonempty(sides)
+    # An approximation after an exact value is commentary: `\frac{\sqrt2}{2} \approx 0.707`.
+    while ops and ops[-1] == "~":
+        ops.pop()
+        sides.pop()
+    if not ops:
+        return parse(sides[0], depth + 1)
+    if "~" in ops:
+        raise Unparsable("an approximation inside a chain")
+    if ops == ["in"]:
+        return parse(sides[1], depth + 1)
+    if set(ops) == {"="}:
+        if len(sides) == 2 and _LONE_SYMBOL.fullmatch(sides[0]):
+            value = parse(sides[1], depth + 1)
+            return Scalar(value.latex, sides[0]) if isinstance(value, Scalar) else value
+        return Equation(tuple(sides))
+    return _inequality(sides, ops)
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "!=": "!="}
+
+
+def _inequality(sides: list[str], ops: list[str]) -> Answer:
+    """One lone variable with bounds: x < 3, -1 < x <= 2, 5 >= x, x != 0."""
+    lone = [i for i, side in enumerate(sides) if _LONE_SYMBOL.fullmatch(side)]
+    if len(lone) != 1 or "=" in ops or "in" in ops:
+        raise Unparsable("not an inequality in one variable")
+    var = lone[0]
+    lo, hi = ("-\\infty", False), ("\\infty", False)
+    for i, op in enumerate(ops):
+        left, right = sides[i], sides[i + 1]
+        if i + 1 == var:  # bound  op  x  →  x  flip(op)  bound
+            op, bound = _FLIP[op], left
+        elif i == var:
+            bound = right
+        else:
+            raise Unparsable("a chain that does not bound the variable")
+        if op == "!=":
+            if len(ops) != 1:
+                raise Unparsable("!= in a chain")
+            return Union((Interval("-\\infty", bound, False, False), Interval(bound, "\\infty", False, False)))
+        if op in ("<", "<="):
+            hi = (bound, op == "<=")
+        else:
+            lo = (bound, op == ">=")
+    return Interval(lo[0], hi[0], lo[1], hi[1])
+
+
+def _bracketed(s: str, depth: int) -> Answer | None:
+    inner = _wrapped(s, "\\{", "\\}")
+    if inner is not None:
+        items = split_top(inner, _COMMA) if inner.strip() else []
+        return FiniteSet(tuple(parse(p, depth + 1) for p in _nonempty(items)))
+    if s in ("\\emptyset", "\\varnothing", "∅"):
+        return FiniteSet(())
+    if s in ("\\mathbb{R}", "\\mathbb R", "ℝ"):
+        return Interval("-\\infty", "\\infty", False, False)
+    if s[:1] in "([⟨" and s[-1:] in ")]⟩":
+        inner = s[1:-1]
+        try:
+            _depths(inner)
+        except Unparsable:
+            return None  # (a)+(b): the first bracket closes before the end
+        items = split_top(inner, _COMMA)
+        if len(items) == 1:
+            if s[0] + s[-1] != "()":
+                return None
+            while (unwrapped := _wrapped(inner.strip(), "(", ")")) is not None:  # ((((1)))) is 1
+                inner = unwrapped
+            return parse(inner, depth + 1)
+        if s[0] == "⟨" or s[-1] == "⟩":
+            return Tuple(tuple(parse(p, depth + 1) for p in _nonempty(items)), "<>")
+        if len(items) == 2 and s[0] + s[-1] != "()":  # [a, b], (a, b], [a, b): intervals
+            return Interval(*_nonempty(items), s[0] == "[", s[-1] == "]")
+        return Tuple(tuple(parse(p, depth + 1) for p in _nonempty(items)), s[0] + s[-1])
+    return None
+
+
+def _matrix(body: str) -> Matrix:
+    rows = [r for r in re.split(r"\\\\(?:\[[^\]]*\])?|\\cr(?![a-zA-Z])", body) if r.strip() and not r.strip() == "\\hline"]
+    cells = tuple(tuple(clean(c) for c in row.replace("\\hline", "").split("&")) for row in rows)
+    if not cells or any(len(r) != len(cells[0]) for r in cells) or any(not c for r in cells for c in r):
+        raise Unparsable("ragged or empty matrix")
+    return Matrix(cells)
+
+
+def _leaf(s: str) -> Answer:
+    s = _strip_units(s)
+    words = _FONT.sub(r"\1", s).strip()
+    if _WORDS.fullmatch(words) and re.search(r"[A-Za-z]{2,}", words) and not _is_math_word(words):
+        return Text(re.sub(r"[\s-]+", " ", words.lower()).strip())
+    if _GROUPED_NUMBER.fullmatch(s):
+        s = s.replace(",", "")
+    return Scalar(s)
+
+
+_MATH_WORDS = re.compile(r"\\?(?:sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt|pi|arcsin|arccos|arctan|sinh|cosh|tanh)")
+
+
+def _is_math_word(words: str) -> bool:
+    return bool(re.search(r"\\", words)) or bool(_MATH_WORDS.match(words))
+
+
+def _strip_units(s: str) -> str:
+    """`5 \\text{ cm}^2`, `12 apples`, `3 m`: units after a number are not converted, only dropped."""
+    for _ in range(3):
+        m = _UNIT.search(s) or _SINGLE_LETTER_UNITS.search(s)
+        if not m:
+            break
+        head, unit = s[:m.start()].strip(), m.group(0).strip()
+        if not head or not _NUMBERISH.fullmatch(head.lstrip("\\$")) or _MATH_WORDS.match(unit):
+            break
+        s = head
+    return s
+
+
+def _nonempty(items: list[str]) -> list[str]:
+    if any(not i.strip() for i in items):
+        raise Unparsable("an empty item")
+    return items
+
+
+# ---- comparing --------------------------------------------------------------------------------
+
+
+class Leaves(Protocol):
+    """Exact comparison of leaves, implemented with sympy behind a time bound."""
+
+    def scalars_equal(self, a: str, b: str) -> bool: ...
+
+    def equations_equal(self, a: tuple[str, str], b: tuple[str, str]) -> bool: ...
+
+
+Compare = Callable[[Answer, Answer, Leaves], bool]
+_RULES: dict[tuple[type, type], Compare] = {}
+
+
+def rule(gold: type, cand: type) -> Callable[[Compare], Compare]:
+    def register(fn: Compare) -> Compare:
+        _RULES[(gold, cand)] = fn
+        return fn
+    return register
+
+
+def equivalent(gold: Answer, cand: Answer, leaves: Leaves) -> bool:
+    """Does the candidate state the same mathematical object as the gold answer?"""
+    if gold == cand:
+        return True
+    compare = _RULES.get((type(gold), type(cand)))
+    return bool(compare and compare(gold, cand, leaves))
+
+
+@rule(Scalar, Scalar)
+def _scalars(g: Scalar, c: Scalar, leaves: Leaves) -> bool:
+    return leaves.scalars_equal(g.latex, c.latex)
+
+
+@rule(Scalar, Equation)
+def _value_vs_chain(g: Scalar, c: Equation, leaves: Leaves) -> bool:
+    """`2 \\cdot 3 = 6` states 6; `2 + 2 = 5` is false, whatever its right side. Every side
+    that is not a lone variable must equal the gold value."""
+    if g.name and len(c.sides) == 2 and leaves.equations_equal((g.name, g.latex), (c.sides[0], c.sides[1])):
+        return True
+    values = [side for side in c.sides if not _LONE_SYMBOL.fullmatch(side)]
+    return bool(values) and all(leaves.scalars_equal(g.latex, v) for v in values)
+
+
+@rule(Equation, Scalar)
+def _named_vs_equation(g: Equation, c: Scalar, leaves: Leaves) -> bool:
+    return bool(c.name) and len(g.sides) == 2 and leaves.equations_equal((g.sides[0], g.sides[1]), (c.name, c.latex))
+
+
+@rule(Equation, Equation)
+def _equations(g: Equation, c: Equation, leaves: Leaves) -> bool:
+    if len(g.sides) != 2 or len(c.sides) != 2:
+        return len(g.sides) == len(c.sides) and all(leaves.scalars_equal(a, b) for a, b in zip(g.sides, c.sides))
+    return leaves.equations_equal((g.sides[0], g.sides[1]), (c.sides[0], c.sides[1]))
+
+
+@rule(Interval, Interval)
+def _intervals(g: Interval, c: Interval, leaves: Leaves) -> bool:
+    return ((g.lo_closed, g.hi_closed) == (c.lo_closed, c.hi_closed)
+            and leaves.scalars_equal(g.lo, c.lo) and leaves.scalars_equal(g.hi, c.hi))
+
+
+def _pair_as_interval(t: Tuple) -> Interval | None:
+    """`(a, b)` is a point or an open interval; the other answer decides which."""
+    if t.brackets != "()" or len(t.items) != 2 or not all(isinstance(i, Scalar) and not i.name for i in t.items):
+        return None
+    return Interval(t.items[0].latex, t.items[1].latex, False, False)  # type: ignore[union-attr]
+
+
+@rule(Tuple, Interval)
+def _pair_vs_interval(g: Tuple, c: Interval, leaves: Leaves) -> bool:
+    as_interval = _pair_as_interval(g)
+    return as_interval is not None and _intervals(as_interval, c, leaves)
+
+
+@rule(Interval, Tuple)
+def _interval_vs_pair(g: Interval, c: Tuple, leaves: Leaves) -> bool:
+    as_interval = _pair_as_interval(c)
+    return as_interval is not None and _intervals(g, as_interval, leaves)
+
+
+@rule(Tuple, Tuple)
+def _tuples(g: Tuple, c: Tuple, leaves: Leaves) -> bool:
+    same_brackets = g.brackets == c.brackets or {g.brackets, c.brackets} <= {"()", "<>"}
+    return same_brackets and len(g.items) == len(c.items) and all(
+        equivalent(a, b, leaves) for a, b in zip(g.items, c.items))
+
+
+def _matched(gold: tuple[Answer, ...], cand: tuple[Answer, ...], leaves: Leaves) -> bool:
+    """Unordered: every gold item pairs with its own candidate item."""
+    if len(gold) != len(cand):
+        return False
+    left = list(cand)
+    for g in gold:
+        hit = next((i for i, c in enumerate(left) if equivalent(g, c, leaves)), None)
+        if hit is None:
+            return False
+        left.pop(hit)
+    return True
+
+
+def _unordered(g: Values | FiniteSet, c: Values | FiniteSet, leaves: Leaves) -> bool:
+    return _matched(g.items, c.items, leaves)
+
+
+for _g in (Values, FiniteSet):
+    for _c in (Values, FiniteSet):
+        rule(_g, _c)(_unordered)
+
+
+@rule(Union, Union)
+def _unions(g: Union, c: Union, leaves: Leaves) -> bool:
+    return _matched(g.parts, c.parts, leaves)
+
+
+@rule(Interval, Union)
+def _interval_vs_union(g: Interval, c: Union, leaves: Leaves) -> bool:
+    return len(c.parts) == 1 and equivalent(g, c.parts[0], leaves)
+
+
+@rule(Union, Interval)
+def _union_vs_interval(g: Union, c: Interval, leaves: Leaves) -> bool:
+    return len(g.parts) == 1 and equivalent(g.parts[0], c, leaves)
+
+
+@rule(Matrix, Matrix)
+def _matrices(g: Matrix, c: Matrix, leaves: Leaves) -> bool:
+    shape = (len(g.rows), len(g.rows[0]))
+    return shape == (len(c.rows), len(c.rows[0])) and all(
+        equivalent(parse(a), parse(b), leaves) for ra, rb in zip(g.rows, c.rows) for a, b in zip(ra, rb))
+
+
+@rule(Text, Text)
+def _texts(g: Text, c: Text, leaves: Leaves) -> bool:
+    return g.words == c.words
+
+
+def multi_valued(answer: Answer) -> bool:
+    """Gold answers that ask for several values: alternatives in a candidate are then not hedging."""
+    return isinstance(answer, (Values, FiniteSet, Union))
