@@ -116,3 +116,60 @@ def verify_file(input_path: str | Path, output_path: str | Path, timeout_s: floa
             fout.write(json.dumps(result, ensure_ascii=False) + "\n")
     tmp.replace(dest)
     return counts
+
+
+def judge_report(input_path: str | Path, judge: Any, timeout_s: float = 5.0) -> dict[str, Any]:
+    """`factory verify --judge`: the rule verifier and the equivalence judge on a labelled math
+    table ({reference, candidate, label} per line); agreement and Cohen's kappa of the judge
+    against the rule verifier and of each against the labels."""
+    from verifiers.judge import cohen_kappa
+    from verifiers.math import MathVerifier
+
+    src = Path(input_path)
+    if not src.is_file():
+        raise FactoryError(f"input file not found: {src}")
+    rule_v, labels, rule, judged, skipped, inconsistent = MathVerifier(timeout_s=timeout_s), [], [], [], 0, 0
+    try:
+        with src.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                record = _labelled(line, lineno, src)
+                if record is None:
+                    skipped += 1 if line.strip() else 0
+                    continue
+                problem, text, label = record
+                r = rule_v.verify(problem, text)
+                j = judge.verify(problem, text, extracted=r.extracted)
+                labels.append(label)
+                rule.append(r.passed)
+                judged.append(j.passed)
+                inconsistent += "inconsistent" in j.details
+    finally:
+        rule_v.close()
+    if not labels:
+        raise FactoryError(f"{src}: no labelled lines ({{reference, candidate, label}} per line)")
+    n = len(labels)
+    return {"pairs": n, "skipped": skipped, "judge": getattr(judge, "version", "?"),
+            "judge_vs_rule_agreement": sum(a == b for a, b in zip(judged, rule)) / n,
+            "judge_vs_rule_kappa": cohen_kappa(judged, rule),
+            "judge_vs_label_agreement": sum(a == b for a, b in zip(judged, labels)) / n,
+            "judge_vs_label_kappa": cohen_kappa(judged, labels),
+            "rule_vs_label_agreement": sum(a == b for a, b in zip(rule, labels)) / n,
+            "rule_vs_label_kappa": cohen_kappa(rule, labels),
+            "judge_inconsistent_orderings": inconsistent}
+
+
+def _labelled(line: str, lineno: int, src: Path) -> tuple[Problem, str, bool] | None:
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        print(f"bad_input: {src}:{lineno}: invalid JSON ({exc.msg})", file=sys.stderr)
+        return None
+    label = record.get("label") if isinstance(record, dict) else None
+    if not isinstance(label, bool) or not isinstance(record.get("candidate"), str) or record.get("reference") is None:
+        print(f"bad_input: {src}:{lineno}: needs reference, candidate and a boolean label", file=sys.stderr)
+        return None
+    problem = Problem(domain="math", prompt=str(record.get("prompt", "")), reference=str(record["reference"]),
+                      source="verify")
+    return problem, record["candidate"], label

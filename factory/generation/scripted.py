@@ -1,7 +1,9 @@
 """A deterministic fake backend for fast tests (never the default).
 
 `solver = "arithmetic"` answers "What is EXPR?" prompts: even sample indices get the right
-value, odd ones a wrong one, so pass rates are known exactly. `texts` cycles fixed outputs
+value, odd ones a wrong one, so pass rates are known exactly. `solver = "judge"` answers the
+LLM judge's prompts by a known rule (answers equal after removing spaces and `$`; a rubric
+passes when the response contains the reference), optionally with a position bias. `texts` cycles fixed outputs
 (for bad-output tests). Everything depends only on (seed, sample index, prompt).
 """
 
@@ -38,6 +40,7 @@ class ScriptedOptions:
     solver: str = "arithmetic"
     texts: list[str] = field(default_factory=list)
     delay_s: float = 0.0
+    judge_position_bias: bool = False  # judge solver: says SAME whenever answer 2 is the longer one
     fail_every: int = 0  # > 0: problems whose prompt hash % fail_every == 0 get only wrong answers (unhinted)
 
 
@@ -52,6 +55,8 @@ class ScriptedBackend:
         if self.options.texts:
             key = int(hashlib.sha256(f"{seed}:{prompt}".encode()).hexdigest()[:8], 16)
             return self.options.texts[(key + sample_idx) % len(self.options.texts)]
+        if self.options.solver == "judge":
+            return self._judge(prompt)
         m = re.search(r"What is ([-+*\d ]+)\?", prompt)
         if not m:
             return "I am not sure how to solve this."
@@ -64,6 +69,21 @@ class ScriptedBackend:
         if sample_idx % 2 or hard:
             value += 1
         return f"Let me compute {m.group(1).strip()} step by step.\nThe result is {value}.\n\\boxed{{{value}}}"
+
+    def _judge(self, prompt: str) -> str:
+        nonce = re.search(r"<verdict-([0-9a-f]+)>", prompt)
+        tag = nonce.group(1) if nonce else "none"
+        pair = re.search(r"^Answer 1: (.*)$\n^Answer 2: (.*)$", prompt, re.M)
+        if pair:
+            first, second = (re.sub(r"[\s$]", "", x).lower() for x in pair.groups())
+            same = first == second or (self.options.judge_position_bias and len(second) > len(first))
+            word = "SAME" if same else "DIFFERENT"
+        else:
+            rubric = re.search(r"Rubric / reference answer:\n(.*?)\n\nResponse", prompt, re.S)
+            response = re.search(r"<<<response-[0-9a-f]+\n(.*)\nresponse-[0-9a-f]+>>>", prompt, re.S)
+            found = rubric and response and rubric.group(1).strip().lower() in response.group(1).lower()
+            word = "PASS" if found else "FAIL"
+        return f"<verdict-{tag}>{word}</verdict-{tag}>"
 
     def generate(self, requests: list[Request], params: SamplingParams) -> list[Generation]:
         out = []
