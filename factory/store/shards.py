@@ -1,7 +1,9 @@
 """Shard storage: zstd Parquet in a Hive layout, written to a temp name and renamed, committed
 by one line appended to `manifest.jsonl`. Readers trust only the manifest, so a crash leaves
 either a whole committed chunk or nothing; a rerun skips committed chunks and overwrites any
-orphan files, so no row is ever stored twice."""
+orphan files, so no row is ever stored twice. Compaction (`compaction.py`) merges small chunk
+files into large ones and records each merge as one more manifest line; the live files of a
+table are the chunk files minus those a merge replaced, plus the merged files."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ TABLES = ("problems", "candidates", "verdicts")
 MANIFEST = "manifest.jsonl"
 RUN_INFO = "run.json"
 SHARD_NAME = re.compile(r"^(?P<chunk>[A-Za-z0-9_.-]+)\.parquet$")
+MERGED_PREFIX = "merged-"
+COMPACT_THRESHOLD = 256  # chunk files in one partition before a commit merges them
 
 
 def fsync_dir(path: Path) -> None:
@@ -56,6 +60,53 @@ class ChunkEntry:
     committed_at_ms: int
 
 
+@dataclass
+class MergeEntry:
+    """One compaction: `file` holds exactly the rows of `replaces` (live files of one partition)."""
+    table: str
+    iteration: int
+    domain: str
+    file: str
+    rows: int
+    replaces: list[str]
+    committed_at_ms: int
+    kind: str = "merge"
+
+
+@dataclass
+class LiveFiles:
+    """What the manifest says is readable now: per table, file → rows (in commit order), and the
+    files merges replaced (deleted after the merge line is durable; a crash may leave some)."""
+    tables: dict[str, dict[str, int]]
+    replaced: set[str]
+
+    def check(self, entry: MergeEntry, where: str) -> None:
+        live = self.tables.get(entry.table, {})
+        missing = [r for r in entry.replaces if r not in live]
+        if missing or sum(live[r] for r in entry.replaces) != entry.rows:
+            raise FactoryError(f"{where}: merge of {entry.file} replaces " + (f"{missing[0]}, which is not a live file"
+                               if missing else "files whose row counts do not add up") + "; the manifest is damaged")
+
+    def apply(self, entry: ChunkEntry | MergeEntry, where: str) -> None:
+        if isinstance(entry, ChunkEntry):
+            for table, rel in entry.files.items():
+                self.tables.setdefault(table, {})[rel] = entry.rows[table]
+            return
+        self.check(entry, where)
+        live = self.tables[entry.table]
+        for rel in entry.replaces:
+            del live[rel]
+        self.replaced.update(entry.replaces)
+        live[entry.file] = entry.rows
+
+
+def _parse_entry(line: str) -> ChunkEntry | MergeEntry:
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise TypeError("not an object")
+    return MergeEntry(**data) if data.get("kind") == "merge" else ChunkEntry(**data)
+
+
 def _cut_torn_tail(path: Path) -> None:
     """Truncate the file after its last newline (reads only the tail: lines are short)."""
     size = path.stat().st_size
@@ -83,18 +134,30 @@ def _ends_with_newline(path: Path) -> bool:
 class RunStore:
     """One run directory: its shards, manifest and run metadata."""
 
-    def __init__(self, run_dir: str | Path, run_id: str | None = None) -> None:
+    def __init__(self, run_dir: str | Path, run_id: str | None = None,
+                 compact_threshold: int = COMPACT_THRESHOLD) -> None:
         self.run_dir = Path(run_dir)
         self.run_id = run_id or self.run_dir.name
+        self.compact_threshold = compact_threshold  # 0: commits never compact
         self._entries: dict[str, ChunkEntry] | None = None
+        self._live = LiveFiles({}, set())
+        self._lock_depth = 0
 
     # ---- manifest -------------------------------------------------------------------------
     def entries(self) -> dict[str, ChunkEntry]:
         if self._entries is None:
-            self._entries = dict(self._read_manifest())
+            self._entries = {}
+            for where, entry in self._read_manifest():
+                self._live.apply(entry, where)
+                if isinstance(entry, ChunkEntry):
+                    self._entries[entry.chunk] = entry
         return self._entries
 
-    def _read_manifest(self) -> Iterator[tuple[str, ChunkEntry]]:
+    def live(self) -> LiveFiles:
+        self.entries()
+        return self._live
+
+    def _read_manifest(self) -> Iterator[tuple[str, ChunkEntry | MergeEntry]]:
         path = self.run_dir / MANIFEST
         if not path.exists():
             return
@@ -102,13 +165,13 @@ class RunStore:
         lines = text.splitlines()
         for lineno, line in enumerate(lines, 1):
             try:
-                entry = ChunkEntry(**json.loads(line))
+                entry = _parse_entry(line)
             except (json.JSONDecodeError, TypeError):
                 if lineno == len(lines) and not text.endswith("\n"):
                     continue  # a torn last line from a crash mid-append: that chunk never committed
                 raise FactoryError(f"{path}:{lineno}: not a manifest entry ({line[:80]!r}); the manifest is "
                                    "damaged, and skipping the line would silently drop a committed chunk") from None
-            yield entry.chunk, entry
+            yield f"{path}:{lineno}", entry
 
     def committed(self) -> set[str]:
         return set(self.entries())
@@ -125,9 +188,21 @@ class RunStore:
         entry = ChunkEntry(chunk, iteration, domain, files, rows, now_ms())
         self._append_manifest(entry)
         self.entries()[chunk] = entry
+        self._live.apply(entry, str(self.run_dir / MANIFEST))
+        if self.compact_threshold:
+            from factory.store.compaction import compact_chunks_of
+
+            compact_chunks_of(self, iteration, domain, self.compact_threshold)
         return entry
 
-    def _append_manifest(self, entry: ChunkEntry) -> None:
+    def record_merge(self, entry: MergeEntry) -> None:
+        """The commit point of a compaction (the caller holds the writer lock)."""
+        self.entries()
+        self._live.check(entry, f"merge of {entry.file}")  # before it is made durable
+        self._append_manifest(entry)
+        self._live.apply(entry, f"merge of {entry.file}")
+
+    def _append_manifest(self, entry: ChunkEntry | MergeEntry) -> None:
         path = self.run_dir / MANIFEST
         line = json.dumps(entry.__dict__, sort_keys=True) + "\n"
         # Cut a torn last line (a crash mid-append: never committed) before appending, or the
@@ -145,11 +220,12 @@ class RunStore:
     # ---- run metadata ---------------------------------------------------------------------
     def open_run(self, info: dict[str, Any]) -> None:
         """Create the run, or resume it if the same config made it; refuse a different one.
-        Temp files a crash left mid-write are removed (they never committed)."""
+        Files a crash left are removed: temp files and unrecorded merges (never committed),
+        files a recorded merge replaced (their rows live in the merged file)."""
+        from factory.store.compaction import clean_leftovers
+
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        for table in TABLES:
-            for tmp in (self.run_dir / table).rglob(".tmp-*"):
-                tmp.unlink(missing_ok=True)
+        clean_leftovers(self)
         (self.run_dir / MANIFEST).touch()
         path = self.run_dir / RUN_INFO
         if path.exists():
@@ -163,10 +239,22 @@ class RunStore:
         os.replace(tmp, path)
         fsync_dir(self.run_dir)
 
+    @property
+    def holds_lock(self) -> bool:
+        return self._lock_depth > 0
+
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
         """One writer per run directory at a time: a second `factory run` of the same run id
-        is refused (two writers would both commit the same chunks)."""
+        is refused (two writers would both commit the same chunks). Re-entrant on this object,
+        so a commit or compaction inside a run reuses the run's lock."""
+        if self._lock_depth:
+            self._lock_depth += 1
+            try:
+                yield
+            finally:
+                self._lock_depth -= 1
+            return
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / ".lock"
         with open(path, "a+") as fh:
@@ -181,9 +269,11 @@ class RunStore:
             fh.truncate()
             fh.write(str(os.getpid()))
             fh.flush()
+            self._lock_depth = 1
             try:
                 yield
             finally:
+                self._lock_depth = 0
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def info(self) -> dict[str, Any]:
@@ -192,21 +282,24 @@ class RunStore:
 
     # ---- reading --------------------------------------------------------------------------
     def committed_files(self, table: str) -> list[Path]:
-        return [self.run_dir / e.files[table] for e in self.entries().values() if table in e.files]
+        """The files that hold the table's committed rows, each row in exactly one of them."""
+        return [self.run_dir / rel for rel in self.live().tables.get(table, {})]
 
     def validate(self) -> None:
         """Name any corrupt, foreign or incompatible Parquet file in the run dir."""
         if not (self.run_dir / MANIFEST).exists():
             raise FactoryError(f"{self.run_dir}: not a factory run (no {MANIFEST})")
-        committed = {p.resolve() for t in TABLES for p in self.committed_files(t)}
+        live = self.live()
+        known = {rel for files in live.tables.values() for rel in files} | live.replaced
         for table in TABLES:
             for path in sorted((self.run_dir / table).rglob("*.parquet")):
-                if path.name.startswith(".tmp-"):
-                    continue  # a write a crash interrupted: never committed, removed on resume
-                if path.resolve() not in committed:
-                    if SHARD_NAME.match(path.name) and path.name.startswith("it"):
-                        continue  # an orphan of a crashed chunk: ignored, overwritten on resume
-                    raise FactoryError(f"{path}: foreign Parquet file in run dir (not in {MANIFEST})")
+                if path.name.startswith(".tmp-") or path.relative_to(self.run_dir).as_posix() in known:
+                    continue  # a write a crash interrupted (removed on resume), or a manifest file
+                if path.name.startswith(MERGED_PREFIX):
+                    continue  # a merge a crash left unrecorded: never committed, removed on resume
+                if SHARD_NAME.match(path.name) and path.name.startswith("it"):
+                    continue  # an orphan of a crashed chunk: ignored, overwritten on resume
+                raise FactoryError(f"{path}: foreign Parquet file in run dir (not in {MANIFEST})")
         for table in TABLES:
             for path in self.committed_files(table):
                 try:
