@@ -1,4 +1,9 @@
-"""DuckDB over a run's committed shards: views problems, candidates, verdicts and samples."""
+"""DuckDB over a run's committed shards: views problems, candidates, verdicts and samples.
+
+The views read the files the manifest lists with Hive partitioning on, so a filter on
+`iteration` or `domain` skips whole files; each view selects exactly its schema's columns (the
+path's `run=` key is not one, and `problems` has no `iteration` column). Footers are read once
+per connection (DuckDB's Parquet metadata cache), not once per query."""
 
 from __future__ import annotations
 
@@ -38,6 +43,24 @@ def latest_run(root: str | Path = "runs") -> Path:
     return runs[-1].parent
 
 
+# The Hive keys of the layout (`RunStore.partition`), typed as the schema's columns of the same
+# name, so a partition value and a column value compare alike (iteration=1 is 1, not '1').
+HIVE_TYPES = {"run": "VARCHAR", "iteration": "BIGINT", "domain": "VARCHAR"}
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def view_sql(table: str, files: list[str]) -> str:
+    """The view over a table's files (views take no parameters, so paths are quoted inline)."""
+    columns = ", ".join(f'"{name}"' for name in SCHEMAS[table].names)
+    hive_types = ", ".join(f"{_sql_str(k)}: {v}" for k, v in HIVE_TYPES.items())
+    listed = ", ".join(_sql_str(f) for f in files)
+    return (f"CREATE VIEW {table} AS SELECT {columns} FROM read_parquet([{listed}], hive_partitioning = true, "
+            f"hive_types = {{{hive_types}}}, union_by_name = true)")
+
+
 def connect(path: str | Path) -> Any:
     import duckdb
 
@@ -45,12 +68,11 @@ def connect(path: str | Path) -> Any:
     for store in stores:
         store.validate()
     con = duckdb.connect()
+    con.execute("SET parquet_metadata_cache = true")
     for table in TABLES:
         files = [str(f) for s in stores for f in s.committed_files(table)]
         if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)  # views take no parameters
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], "
-                        "hive_partitioning = false, union_by_name = true)")
+            con.execute(view_sql(table, files))
         else:
             empty = SCHEMAS[table].empty_table()
             con.register(f"_{table}_empty", empty)
