@@ -134,6 +134,20 @@ def query(sql: str = typer.Argument(..., help="SQL over views problems, candidat
 
 @app.command()
 @clean_errors
+def compact(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs) to compact.")) -> None:
+    """Merge a run's small chunk files into large ones (runs do this as they go; this also
+    finishes a compaction a crash interrupted). Refused while the run is being written."""
+    from factory.query import find_runs
+    from factory.store import compact as compact_store
+
+    for store in find_runs(run_dir):
+        done = compact_store(store)
+        out.print(f"{store.run_dir}: {done.files_replaced} files merged into {done.merges}, "
+                  f"{done.rows} rows; {done.leftovers_removed} crash leftovers removed")
+
+
+@app.command()
+@clean_errors
 def stats(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs).")) -> None:
     """Counts by domain, iteration, verdict reason and source."""
     from factory.query import STATS_SQL, run_query

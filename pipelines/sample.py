@@ -23,7 +23,7 @@ from factory.config import Config
 from factory.errors import FactoryError
 from factory.generation import BACKENDS, Backend, SamplingParams
 from factory.sources import load_problems
-from factory.store import RunStore
+from factory.store import RunStore, compact
 from pipelines.steps import GenerateStep, Sampled, VerifyStep
 from schemas import SCHEMA_VERSION, Problem, now_ms, to_table
 from verifiers import VERIFIERS
@@ -193,6 +193,7 @@ def sample_into(cfg: Config, store: RunStore, problems: list[Problem], iteration
         make_executor(cfg).run(todo, processor, commit)
     finally:
         processor.close()
+    compact(store)  # the run's small chunk files → a few large ones (readers stay fast)
     return totals
 
 

@@ -120,10 +120,17 @@ class Star:
     processor_for: Callable[[Config, str | None], ChunkProcessor] = lambda cfg, hint: ChunkProcessor(cfg, hint=hint)
 
     def run(self) -> StarState:
-        cfg, star = self.cfg, self.cfg.star
-        store = open_store(cfg)
+        cfg = self.cfg
         heldout_cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, run_id=f"{cfg.run.run_id}-heldout"))
-        heldout_store = open_store(heldout_cfg)
+        store = RunStore(cfg.run_dir, cfg.run.run_id)
+        heldout_store = RunStore(heldout_cfg.run_dir, heldout_cfg.run.run_id)
+        # One writer per run dir, taken before open_store's clean-up (as `factory run` does); the
+        # commits and compactions of the loop reuse these locks.
+        with store.writer_lock(), heldout_store.writer_lock():
+            return self._run(open_store(cfg, store), open_store(heldout_cfg, heldout_store), heldout_cfg)
+
+    def _run(self, store: RunStore, heldout_store: RunStore, heldout_cfg: Config) -> StarState:
+        cfg, star = self.cfg, self.cfg.star
         state = StarState.load(cfg.run_dir / STATE, cfg.generation.model)
         heldout = load_problems(star.heldout, cfg.base_dir, cfg.run.seed + 1) if star.heldout else []
         train, dropped = decontaminate(load_problems(cfg.sources, cfg.base_dir, cfg.run.seed), heldout,

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from factory.cli import app
 
 runner = CliRunner()
-COMMANDS = [[], ["run"], ["query"], ["stats"], ["report"], ["star"], ["verify"], ["sources"], ["sources", "list"],
+COMMANDS = [[], ["run"], ["query"], ["compact"], ["stats"], ["report"], ["star"], ["verify"], ["sources"], ["sources", "list"],
             ["model"], ["model", "prepare"], ["lean"], ["lean", "install"], ["submit"], ["status"], ["logs"], ["stop"],
             ["cluster"], ["cluster", "up"], ["cluster", "down"], ["cluster", "status"]]
 
