@@ -91,8 +91,13 @@ _GROUP_SPACE = re.compile(r"(?<=\d)(?:\\[,!]|\{,\}|\\ |~| )(?=\d{3}(?!\d))")  # 
 _DECOR = re.compile(r"\\%|%|\\\$|\$|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])")
 # TeX's one-token arguments: \frac12, \frac{\pi}2, \sqrt2, \sqrt x
 _FRAC_DIGITS = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])")
+_FRAC_HEAD_DIGIT = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*(?=\{)")
 _FRAC_TAIL_DIGIT = re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9a-zA-Z])")
 _SQRT_BARE = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
+# "for k ∈ ℤ", ", where k is an integer": the parameter of a family of solutions, not a value
+_FAMILY_PARAMETER = re.compile(r"[,;]?\s*(?:\\text\{\s*(?:for|where)(?: all)?\s*\}|\b(?:for|where)(?: all)?\b)?\s*"
+                               r"(?:\\text\{\s*)?\b[kn]\s*(?:\\in\s*\\mathbb\s*\{?Z\}?|\\in\s*ℤ|\}?\s*is an integer\}?"
+                               r"|\\text\{\s*is an integer\s*\})\s*$")
 _FONT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|textnormal|mbox|operatorname|boldsymbol)\s*\{([^{}]*)\}")
 
 
@@ -104,13 +109,17 @@ def clean(answer: str) -> str:
     s = s.replace("\\leqslant", "\\le").replace("\\geqslant", "\\ge").replace("\\!", "")
     s = _GROUP_SPACE.sub(",", s.replace("{,}", ","))
     s = _FRAC_DIGITS.sub(r"\\frac{\1}{\2}", s)
+    s = _FRAC_HEAD_DIGIT.sub(r"\\frac{\1}", s)
     s = _FRAC_TAIL_DIGIT.sub(r"\\frac\1{\2}", s)
     s = _SQRT_BARE.sub(r"\\sqrt{\1}", s)
     while (inner := re.fullmatch(r"\s*\\(?:boxed|fbox)\s*\{(.*)\}\s*", s, re.S)):
         s = inner.group(1)
     s = _DECOR.sub("", _SPACES.sub(" ", s))
-    s = re.sub(r"\s+", " ", s).strip()
-    return s.rstrip(".").strip()
+    s = re.sub(r"(?<![\\a-zA-Z])\\(?=\d)", "", s)  # \15: a currency sign that lost its $
+    s = _FAMILY_PARAMETER.sub("", s)
+    s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
+    whole = _FONT.fullmatch(s)  # \text{A, D}: the whole answer wrapped as text
+    return whole.group(1).strip() if whole else s
 
 
 # ---- top-level scanning -------------------------------------------------------------------------
@@ -174,7 +183,7 @@ _REL_NAMES = {"\\leq": "<=", "\\le": "<=", "≤": "<=", "\\geq": ">=", "\\ge": "
               "\\approx": "~", "≈": "~", "\\in": "in"}
 _GROUPED_NUMBER = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _LONE_SYMBOL = re.compile(r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|varphi|psi|omega|rho|sigma|tau)"
-                          r"|[A-Za-z]\([A-Za-z]\)|\([A-Za-z](?:\s*,\s*[A-Za-z])+\)")
+                          r"|[A-Za-z]\w*\([^()=<>]*\)")  # f(x), I(6,3), E(2020, 1993): a named value
 _MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)
 _WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
 _UNIT = re.compile(r"(?:\s+|(?=\\))(?:\\(?:text|mathrm|mbox|textnormal)\s*\{\s*([A-Za-z][A-Za-z ./]*?)\s*\}|([A-Za-z]{2,}(?:[ /][A-Za-z]+)*\.?))"
@@ -234,7 +243,11 @@ def _list(s: str, depth: int) -> Answer | None:
         parts = split_top(s, _SEMI)
     if len(parts) == 1 or _GROUPED_NUMBER.fullmatch(s):
         return None
-    return Values(tuple(parse(p, depth + 1) for p in _nonempty(parts)), ",")
+    items: list[Answer] = []
+    for part in _nonempty(parts):
+        item = parse(part, depth + 1)
+        items.extend(item.items if isinstance(item, Values) and item.joiner == "pm" else [item])  # ±1, ±7
+    return Values(tuple(items), ",")
 
 
 def _relation(s: str, depth: int) -> Answer | None:
@@ -255,11 +268,26 @@ def _relation(s: str, depth: int) -> Answer | None:
     if ops == ["in"]:
         return parse(sides[1], depth + 1)
     if set(ops) == {"="}:
+        named = _named_tuple(sides, depth) if len(sides) == 2 else None
+        if named is not None:
+            return named
         if len(sides) == 2 and _LONE_SYMBOL.fullmatch(sides[0]):
             value = parse(sides[1], depth + 1)
             return Scalar(value.latex, sides[0]) if isinstance(value, Scalar) else value
         return Equation(tuple(sides))
     return _inequality(sides, ops)
+
+
+def _named_tuple(sides: list[str], depth: int) -> Answer | None:
+    """(f(n), g(n)) = (n, 1): several named values, the same as f(n) = n, g(n) = 1."""
+    names, values = (_wrapped(side, "(", ")") for side in sides)
+    if names is None or values is None:
+        return None
+    names_list, values_list = split_top(names, _COMMA), split_top(values, _COMMA)
+    if len(names_list) < 2 or len(names_list) != len(values_list) or not all(_LONE_SYMBOL.fullmatch(n) for n in names_list):
+        return None
+    items = [parse(f"{n} = {v}", depth + 1) for n, v in zip(names_list, values_list)]
+    return Values(tuple(items), ",")
 
 
 _FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "!=": "!="}
@@ -313,6 +341,9 @@ def _bracketed(s: str, depth: int) -> Answer | None:
             while (unwrapped := _wrapped(inner.strip(), "(", ")")) is not None:  # ((((1)))) is 1
                 inner = unwrapped
             return parse(inner, depth + 1)
+        parsed = [parse(p, depth + 1) for p in _nonempty(items)]
+        if all(isinstance(i, Scalar) and i.name for i in parsed):  # (f(n) = n, g(n) = 1): a system
+            return Values(tuple(parsed), ",")
         if s[0] == "⟨" or s[-1] == "⟩":
             return Tuple(tuple(parse(p, depth + 1) for p in _nonempty(items)), "<>")
         if len(items) == 2 and s[0] + s[-1] != "()":  # [a, b], (a, b], [a, b): intervals
@@ -329,9 +360,18 @@ def _matrix(body: str) -> Matrix:
     return Matrix(cells)
 
 
+_PROSE = re.compile(r"[A-Za-z0-9 .,'$:;!?()-]*[A-Za-z]{3,}[A-Za-z0-9 .,'$:;!?()-]*")
+_NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|isn't|aren't|wasn't|without|except|neither|nor)\b", re.I)
+_PROSE_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])")
+
+
 def _leaf(s: str) -> Answer:
     s = _strip_units(s)
     words = _FONT.sub(r"\1", s).strip()
+    if _PROSE.fullmatch(words) and not _NEGATION.search(words):  # "Verna received $7.00 in change": text around one number is ignored
+        numbers = _PROSE_NUMBER.findall(words)
+        if len(numbers) == 1:
+            return _leaf(numbers[0].rstrip(".,"))
     if _WORDS.fullmatch(words) and re.search(r"[A-Za-z]{2,}", words) and not _is_math_word(words):
         return Text(re.sub(r"[\s-]+", " ", words.lower()).strip())
     if _GROUPED_NUMBER.fullmatch(s):
@@ -353,7 +393,8 @@ def _strip_units(s: str) -> str:
         if not m:
             break
         head, unit = s[:m.start()].strip(), m.group(0).strip()
-        if not head or not _NUMBERISH.fullmatch(head.lstrip("\\$")) or _MATH_WORDS.match(unit):
+        wrapped = unit.startswith("\\")  # \text{ square inches}: clearly not a variable
+        if not head or _MATH_WORDS.match(unit) or not (wrapped or _NUMBERISH.fullmatch(head.lstrip("\\$"))):
             break
         s = head
     return s
@@ -454,13 +495,13 @@ def _tuples(g: Tuple, c: Tuple, leaves: Leaves) -> bool:
         equivalent(a, b, leaves) for a, b in zip(g.items, c.items))
 
 
-def _matched(gold: tuple[Answer, ...], cand: tuple[Answer, ...], leaves: Leaves) -> bool:
-    """Unordered: every gold item pairs with its own candidate item."""
+def _matched(gold: tuple[Answer, ...], cand: tuple[Answer, ...], leaves: Leaves, by_name: bool = False) -> bool:
+    """Unordered: every gold item pairs with its own candidate item (with the same name, if asked)."""
     if len(gold) != len(cand):
         return False
     left = list(cand)
     for g in gold:
-        hit = next((i for i, c in enumerate(left) if equivalent(g, c, leaves)), None)
+        hit = next((i for i, c in enumerate(left) if (not by_name or _name(g) == _name(c)) and equivalent(g, c, leaves)), None)
         if hit is None:
             return False
         left.pop(hit)
@@ -468,7 +509,39 @@ def _matched(gold: tuple[Answer, ...], cand: tuple[Answer, ...], leaves: Leaves)
 
 
 def _unordered(g: Values | FiniteSet, c: Values | FiniteSet, leaves: Leaves) -> bool:
-    return _matched(g.items, c.items, leaves)
+    if _is_system(g) and _is_system(c):  # f(n) = n, g(n) = 1: each value with its own name
+        return _matched(g.items, c.items, leaves, by_name=True)
+    if _matched(g.items, c.items, leaves):
+        return True
+    flat_g, flat_c = _flat(g.items), _flat(c.items)
+    # One side lists its values flat, the other grouped into sets: compare the values.
+    return (flat_g != g.items) != (flat_c != c.items) and _matched(flat_g, flat_c, leaves)
+
+
+def _is_system(answer: Values | FiniteSet) -> bool:
+    return len(answer.items) > 1 and all(isinstance(i, Scalar) and i.name for i in answer.items)
+
+
+def _flat(items: tuple[Answer, ...]) -> tuple[Answer, ...]:
+    return tuple(x for i in items for x in (i.items if isinstance(i, FiniteSet) else (i,)))
+
+
+def _name(answer: Answer) -> str:
+    return re.sub(r"\s+", "", answer.name) if isinstance(answer, Scalar) else ""
+
+
+@rule(Values, Tuple)
+def _list_vs_tuple(g: Values, c: Tuple, leaves: Leaves) -> bool:
+    """A bare list against a tuple of the same values: equal only in the same order, which is
+    right whether the list meant a set or a tuple."""
+    return g.joiner == "," and len(g.items) == len(c.items) and all(
+        equivalent(a, b, leaves) for a, b in zip(g.items, c.items))
+
+
+@rule(Tuple, Values)
+def _tuple_vs_list(g: Tuple, c: Values, leaves: Leaves) -> bool:
+    return c.joiner == "," and len(g.items) == len(c.items) and all(
+        equivalent(a, b, leaves) for a, b in zip(g.items, c.items))
 
 
 for _g in (Values, FiniteSet):

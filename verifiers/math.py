@@ -27,7 +27,12 @@ MAX_ANSWER_CHARS = 1_000
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _FINAL_MARKERS = re.compile(
-    r"(?:final answer is|final answer:|the answer is|answer:|####)\s*:?\s*(.+)", re.IGNORECASE)
+    r"(?:final answer is|final answer\s*\**\s*:|the answer is|answer\s*\**\s*:)\s*:?\s*(.+)", re.IGNORECASE)
+# GSM8K's "#### 72"; a markdown heading ("#### Step 2", "#### 1. Setting up") is not an answer.
+_GSM8K_MARKER = re.compile(r"####[ \t]*(?!\d+[.)][ \t]+[A-Za-z])([-+$\\\d.][^\n]*)")
+_FINAL_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?\**[ \t]*Final Answer[ \t]*\**[ \t]*:?[ \t]*\**[ \t]*\n\s*(.+)",
+                            re.M | re.IGNORECASE)
+_BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
 
 
 def _braced(text: str, start: int) -> str | None:
@@ -74,11 +79,19 @@ def extract_answer(text: str) -> tuple[str | None, str]:
             if prev is not None and prev.strip() != last.strip() and _CONNECTOR.match(text[prev_end:last_start]):
                 return None, "hedged"
         return last.strip(), ""
-    markers = list(_FINAL_MARKERS.finditer(text.replace("**", "")))
-    if not markers:
+    # The last final-answer marker in the text wins: a line, GSM8K's ####, or a heading.
+    found = [(m.start(), m.group(1)) for pattern in (_FINAL_MARKERS, _GSM8K_MARKER) for m in pattern.finditer(text)]
+    found += [(m.start(), _heading_answer(m.group(1))) for m in _FINAL_HEADING.finditer(text)]
+    if not found:
         return None, "no_answer"
-    answer = _final_line_answer(markers[-1].group(1))
+    answer = _final_line_answer(max(found)[1])
     return (answer, "") if answer else (None, "no_answer")
+
+
+def _heading_answer(line: str) -> str:
+    """The line under a "### Final Answer" heading: its bold value if it has one."""
+    bold = _BOLD.findall(line)
+    return bold[-1] if bold else line
 
 
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]")
@@ -92,7 +105,7 @@ def _final_line_answer(rest: str) -> str:
     line = rest.strip().splitlines()[0].strip() if rest.strip() else ""
     while (inner := _FINAL_MARKERS.search(line)):
         line = inner.group(1).strip()
-    line = _SIGN_OFF.sub("", line).strip()
+    line = _SIGN_OFF.sub("", line.strip("* \t")).strip()
     span = _MATH_SPAN.match(line)
     if span:
         return next(g for g in span.groups() if g is not None).strip()
@@ -221,10 +234,15 @@ def _proportional(a: object, b: object) -> bool:
 
 def _sympy_compare(kind: str, a: object, b: object) -> bool:
     """Runs inside the bounded worker process: scalars by exact value, equations by solution set."""
-    if kind == "scalar":
-        return _same_value(_to_sympy(a), _to_sympy(b))  # type: ignore[arg-type]
-    (la, ra), (lb, rb) = a, b  # type: ignore[misc]
-    return _proportional(_to_sympy(la) - _to_sympy(ra), _to_sympy(lb) - _to_sympy(rb))  # type: ignore[operator]
+    try:
+        if kind == "scalar":
+            left, right = _to_sympy(a), _to_sympy(b)  # type: ignore[arg-type]
+        else:
+            (la, ra), (lb, rb) = a, b  # type: ignore[misc]
+            left, right = _to_sympy(la) - _to_sympy(ra), _to_sympy(lb) - _to_sympy(rb)  # type: ignore[operator]
+    except Exception:  # LaTeX that does not parse states no value: it cannot equal the reference
+        return False
+    return _same_value(left, right) if kind == "scalar" else _proportional(left, right)
 
 
 class _BoundedLeaves:
