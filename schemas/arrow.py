@@ -10,10 +10,8 @@ from typing import Any, Iterable
 
 import pyarrow as pa
 
-from schemas.records import DOMAINS, SCHEMA_VERSION, Candidate, Problem, Verdict
-
-VERSION_KEY = b"factory.schema_version"
-TABLE_KEY = b"factory.table"
+from schemas.records import (DOMAINS, SCHEMA_VERSION, TABLE_KEY, VERSION_KEY, Candidate, Problem, SchemaError,
+                             Verdict, check_file_metadata)
 
 _ARROW_TYPES: dict[Any, pa.DataType] = {
     str: pa.string(),
@@ -23,10 +21,6 @@ _ARROW_TYPES: dict[Any, pa.DataType] = {
 }
 
 RECORDS: dict[str, type] = {"problems": Problem, "candidates": Candidate, "verdicts": Verdict}
-
-
-class SchemaError(ValueError):
-    """A record or file does not match the contract."""
 
 
 def _field_type(hint: Any) -> tuple[pa.DataType, bool]:
@@ -103,13 +97,4 @@ def from_table(table: pa.Table, name: str) -> list[Any]:
 
 def check_file_schema(schema: pa.Schema, path: str, table: str) -> None:
     """Reject a Parquet file that is foreign or of an incompatible schema version."""
-    meta = schema.metadata or {}
-    version = meta.get(VERSION_KEY)
-    if version is None:
-        raise SchemaError(f"{path}: not a factory shard (no {VERSION_KEY.decode()} metadata)")
-    major = version.decode().split(".")[0]
-    if major != SCHEMA_VERSION.split(".")[0]:
-        raise SchemaError(f"{path}: schema version {version.decode()} is incompatible "
-                          f"with this reader ({SCHEMA_VERSION})")
-    if meta.get(TABLE_KEY, b"").decode() != table:
-        raise SchemaError(f"{path}: holds table {meta.get(TABLE_KEY, b'?').decode()!r}, expected {table!r}")
+    check_file_metadata(schema.metadata or {}, path, table)

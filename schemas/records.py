@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 SCHEMA_VERSION = "1.0"
+VERSION_KEY = b"factory.schema_version"  # Parquet key-value metadata of every shard
+TABLE_KEY = b"factory.table"
 DOMAINS = ("math", "code", "lean")
 
 
@@ -99,3 +101,21 @@ class Verdict:
     details: str = doc("Human-readable detail: what was compared, the error message.")
     duration_ms: float = doc("Time spent verifying.")
     created_at_ms: int = doc("Unix time in milliseconds when the verdict was made.")
+
+
+class SchemaError(ValueError):
+    """A record or file does not match the contract."""
+
+
+def check_file_metadata(meta: dict[bytes, bytes], path: str, table: str) -> None:
+    """Reject a Parquet file that is foreign or of an incompatible schema version, from its
+    key-value metadata (pyarrow-free: DuckDB readers check files with it)."""
+    version = meta.get(VERSION_KEY)
+    if version is None:
+        raise SchemaError(f"{path}: not a factory shard (no {VERSION_KEY.decode()} metadata)")
+    major = version.decode().split(".")[0]
+    if major != SCHEMA_VERSION.split(".")[0]:
+        raise SchemaError(f"{path}: schema version {version.decode()} is incompatible "
+                          f"with this reader ({SCHEMA_VERSION})")
+    if meta.get(TABLE_KEY, b"").decode() != table:
+        raise SchemaError(f"{path}: holds table {meta.get(TABLE_KEY, b'?').decode()!r}, expected {table!r}")

@@ -18,12 +18,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING
 
 from factory.errors import FactoryError
 from factory.store.shards import MERGED_PREFIX, TABLES, MergeEntry, RunStore, fsync_dir
-from schemas import SCHEMAS, now_ms
+from schemas import now_ms
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
 TARGET_BYTES = 256 << 20  # a merged file grows to about this (zstd bytes on disk)
 ROW_GROUP_ROWS = 122_880  # DuckDB's own row group size: one scan thread per group
@@ -123,6 +126,11 @@ def _merge(store: RunStore, table: str, folder: str, group: list[str], report: C
 def write_merged(sources: list[Path], table: str, path: Path) -> int:
     """Stream the sources into one zstd Parquet file (temp name, fsync, rename, fsync folder);
     row groups are refilled to ROW_GROUP_ROWS, since small chunks make tiny ones. Returns rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas import SCHEMAS
+
     schema = SCHEMAS[table]
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     rows, pending, npending = 0, [], 0
@@ -152,6 +160,11 @@ def _write_groups(writer: pq.ParquetWriter, table: pa.Table) -> pa.Table:
 
 
 def _read(path: Path, table: str) -> pa.Table:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from schemas import SCHEMAS
+
     schema = SCHEMAS[table]
     try:
         part = pq.ParquetFile(path).read()  # twice as fast as read_table's dataset path

@@ -15,13 +15,16 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
-
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any, Iterator
 
 from factory.errors import FactoryError
-from schemas import SCHEMAS, SchemaError, check_file_schema, now_ms
+from schemas import now_ms
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# pyarrow is imported where files are written or read with it, not here: readers that go
+# through DuckDB (`factory query`) never load it.
 
 TABLES = ("problems", "candidates", "verdicts")
 MANIFEST = "manifest.jsonl"
@@ -41,6 +44,8 @@ def fsync_dir(path: Path) -> None:
 
 def write_shard(table: pa.Table, path: Path) -> None:
     """Write atomically: temp file in the same folder, fsync, rename."""
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     with open(tmp, "wb") as fh:
@@ -287,6 +292,11 @@ class RunStore:
 
     def validate(self) -> None:
         """Name any corrupt, foreign or incompatible Parquet file in the run dir."""
+        self.check_listing()
+        self.check_footers()
+
+    def check_listing(self) -> None:
+        """Name any Parquet file in the run dir that the manifest does not account for."""
         if not (self.run_dir / MANIFEST).exists():
             raise FactoryError(f"{self.run_dir}: not a factory run (no {MANIFEST})")
         live = self.live()
@@ -300,6 +310,14 @@ class RunStore:
                 if SHARD_NAME.match(path.name) and path.name.startswith("it"):
                     continue  # an orphan of a crashed chunk: ignored, overwritten on resume
                 raise FactoryError(f"{path}: foreign Parquet file in run dir (not in {MANIFEST})")
+
+    def check_footers(self) -> None:
+        """Read every live file's footer: name a corrupt one or one of an incompatible schema."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from schemas import SchemaError, check_file_schema
+
         for table in TABLES:
             for path in self.committed_files(table):
                 try:
@@ -312,6 +330,11 @@ class RunStore:
                     raise FactoryError(str(exc)) from None
 
     def read(self, table: str) -> pa.Table:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from schemas import SCHEMAS
+
         files = self.committed_files(table)
         if not files:
             return SCHEMAS[table].empty_table()
