@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from schemas.records import (DOMAINS, SCHEMA_VERSION, TABLE_KEY, VERSION_KEY, Candidate, Problem, SchemaError,
                              Verdict, check_file_metadata)
+from schemas.steps import StepLabel
 
 _ARROW_TYPES: dict[Any, pa.DataType] = {
     str: pa.string(),
@@ -20,7 +21,8 @@ _ARROW_TYPES: dict[Any, pa.DataType] = {
     bool: pa.bool_(),
 }
 
-RECORDS: dict[str, type] = {"problems": Problem, "candidates": Candidate, "verdicts": Verdict}
+RECORDS: dict[str, type] = {"problems": Problem, "candidates": Candidate, "verdicts": Verdict,
+                             "steps": StepLabel}  # steps: process labels (schemas/steps.py), not in every run
 
 
 def _field_type(hint: Any) -> tuple[pa.DataType, bool]:

@@ -66,5 +66,8 @@ def clean_text(text: Any) -> str:
 
 
 def render_chat(messages: Messages) -> str:
-    """Plain rendering for models or endpoints without a chat template."""
+    """Plain rendering for models or endpoints without a chat template. A final assistant
+    message is a partial answer the model continues (step rollouts), not a finished turn."""
+    if messages and messages[-1]["role"] == "assistant":
+        return render_chat(messages[:-1]) + " " + messages[-1]["content"]
     return "\n\n".join(f"{m['role']}: {m['content']}" for m in messages) + "\n\nassistant:"

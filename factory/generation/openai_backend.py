@@ -70,8 +70,11 @@ class OpenAIBackend:
         return Generation(render_chat(req.messages), prompt_tokens, completions, time.perf_counter() - start)
 
     def _body(self, req: Request, params: SamplingParams, n: int, seed: int) -> dict[str, Any]:
-        return {"model": self.model_id, "messages": req.messages, "n": n, "seed": seed,
+        body = {"model": self.model_id, "messages": req.messages, "n": n, "seed": seed,
                 "temperature": params.temperature, "top_p": params.top_p, "max_tokens": params.max_tokens}
+        if req.messages and req.messages[-1]["role"] == "assistant":  # continue a partial answer (vLLM/SGLang)
+            body.update(continue_final_message=True, add_generation_prompt=False)
+        return body
 
     async def _post(self, client: Any, limit: asyncio.Semaphore, body: dict[str, Any]) -> dict[str, Any]:
         import httpx

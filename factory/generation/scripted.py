@@ -3,7 +3,9 @@
 `solver = "arithmetic"` answers "What is EXPR?" prompts: even sample indices get the right
 value, odd ones a wrong one, so pass rates are known exactly. `solver = "judge"` answers the
 LLM judge's prompts by a known rule (answers equal after removing spaces and `$`; a rubric
-passes when the response contains the reference), optionally with a position bias. `texts` cycles fixed outputs
+passes when the response contains the reference), optionally with a position bias. `solver = "steps"`
+(`scripted_steps.py`) writes "Step k: a op b = r." solutions with known per-step errors and
+continues a partial solution given as a final assistant message (step rollouts). `texts` cycles fixed outputs
 (for bad-output tests). Everything depends only on (seed, sample index, prompt).
 """
 
@@ -17,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from factory.errors import ConfigError
 from factory.generation.base import (BACKENDS, Completion, Generation, Request, SamplingParams,
                                      clean_text, render_chat)
 
@@ -42,6 +45,14 @@ class ScriptedOptions:
     delay_s: float = 0.0
     judge_position_bias: bool = False  # judge solver: says SAME whenever answer 2 is the longer one
     fail_every: int = 0  # > 0: problems whose prompt hash % fail_every == 0 get only wrong answers (unhinted)
+    step_error_rate: float = 0.0  # steps solver: chance that each operation step of a fresh sample is wrong
+    rollout_error_rate: float | None = None  # steps solver, continuations: the same chance (None: step_error_rate)
+
+    def __post_init__(self) -> None:
+        for name in ("step_error_rate", "rollout_error_rate"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ConfigError(f"generation.options.{name}: must be in [0, 1]")
 
 
 class ScriptedBackend:
@@ -51,7 +62,14 @@ class ScriptedBackend:
         self.model_id = model
         self.options = options or ScriptedOptions()
 
-    def _answer(self, prompt: str, sample_idx: int, seed: int) -> str:
+    def _answer(self, prompt: str, sample_idx: int, seed: int, prefix: str | None = None) -> str:
+        if self.options.solver == "steps":
+            from factory.generation.scripted_steps import solve_steps
+
+            rate = self.options.step_error_rate
+            if prefix and self.options.rollout_error_rate is not None:
+                rate = self.options.rollout_error_rate
+            return solve_steps(prompt, prefix or "", sample_idx, seed, rate)
         if self.options.texts:
             key = int(hashlib.sha256(f"{seed}:{prompt}".encode()).hexdigest()[:8], 16)
             return self.options.texts[(key + sample_idx) % len(self.options.texts)]
@@ -90,10 +108,12 @@ class ScriptedBackend:
         for req in requests:
             start = time.perf_counter()
             prompt = render_chat(req.messages)
-            user = req.messages[-1]["content"]
+            # A final assistant message is a partial solution to continue (step rollouts).
+            prefix = req.messages[-1]["content"] if req.messages[-1]["role"] == "assistant" else None
+            user = next(m["content"] for m in reversed(req.messages) if m["role"] == "user")
             completions = []
             for i in range(params.n):
-                text = clean_text(self._answer(user, i, req.seed))
+                text = clean_text(self._answer(user, i, req.seed, prefix))
                 words = text.split()
                 if len(words) > params.max_tokens:
                     text, reason = " ".join(words[: params.max_tokens]), "length"

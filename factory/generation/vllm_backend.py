@@ -73,6 +73,8 @@ class VLLMBackend:
         self.tokenizer = self.llm.get_tokenizer()
 
     def render(self, messages: list[dict[str, str]]) -> str:
+        if messages and messages[-1]["role"] == "assistant":  # a partial answer to continue (step rollouts)
+            return self.render(messages[:-1]) + messages[-1]["content"]
         if getattr(self.tokenizer, "chat_template", None):
             return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         return render_chat(messages)
