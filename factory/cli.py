@@ -176,6 +176,51 @@ def report(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of run
         err.print("no plots: install matplotlib (pip install -e '.[report]')")
 
 
+@app.command("label-steps")
+@clean_errors
+def label_steps_cmd(run_dir: Path = typer.Argument(..., help="Run dir whose candidates get step labels."),
+                    splitter: str = typer.Option("paragraphs", help="paragraphs, lines, step_markers or sentences."),
+                    k: int = typer.Option(8, help="Rollouts per probed step prefix."),
+                    strategy: str = typer.Option("binary", help="binary (search the first bad step) or all."),
+                    per_problem: int = typer.Option(4, help="Candidates labelled per problem (0: all)."),
+                    which: str = typer.Option("all", help="Candidates to label: all, passed or failed."),
+                    chunk_size: int = typer.Option(16, help="Candidates per committed chunk."),
+                    model: Optional[str] = typer.Option(None, help="Rollout model (default: the run's own)."),
+                    ) -> None:
+    """Label each step of a run's candidates by Monte-Carlo rollouts into its `steps` table.
+
+    Rerunning resumes: labelled chunks are skipped, no step is written twice.
+    """
+    from factory.progress import Progress
+    from pipelines.rollouts import RolloutSettings, label_steps
+
+    settings = RolloutSettings(splitter=splitter, k=k, strategy=strategy, per_problem=per_problem, which=which,
+                               chunk_size=chunk_size)
+    progress = Progress("label-steps", unit="candidates", log=lambda line: err.print(line, highlight=False, soft_wrap=True))
+    report = label_steps(run_dir, settings, generation={"model": model} if model else None,
+                         on_start=lambda total, skipped, todo: progress.start(todo, f"{skipped}/{total} chunks done"),
+                         on_chunk=lambda r: progress.advance(r.candidates, rollouts=r.rollouts, tokens=r.tokens))
+    rows = [("labeler", settings.labeler), ("candidates labelled", report.candidates), ("steps", report.steps),
+            ("chunks (resumed)", f"{report.chunks_total} ({report.chunks_skipped} already committed)"),
+            ("skipped (too many steps)", report.skipped_long), ("rollouts", report.rollouts),
+            ("rollouts if every prefix", report.rollouts_all), ("rollouts saved", f"{report.saving:.1%}"),
+            ("tokens generated", report.tokens), ("time", f"{report.wall_s:.1f} s")]
+    out.print(_table(f"step labels {run_dir}", ["metric", "value"], rows))
+
+
+@app.command("export-prm")
+@clean_errors
+def export_prm_cmd(run_dir: Path = typer.Argument(..., help="Run dir with step labels."),
+                   output: Path = typer.Option(..., "--output", "-o", help="Parquet file to write."),
+                   labeler: Optional[str] = typer.Option(None, help="Which labels, e.g. paragraphs/k=8/binary."),
+                   iteration: Optional[int] = typer.Option(None, help="Only this iteration."),
+                   ) -> None:
+    """Export step labels in TRL's PRM format (prompt, completions, labels)."""
+    from pipelines.prm_export import export_prm
+
+    out.print(f"{export_prm(run_dir, output, labeler, iteration)} rows → {output}")
+
+
 @app.command()
 @clean_errors
 def verify(input: Path = typer.Argument(..., help="JSONL: {id, domain, reference, candidate} per line."),
