@@ -269,6 +269,10 @@ from cluster.cli import register  # noqa: E402  (submit, status, logs, stop, clu
 
 register(app)
 
+from factory.synth_cli import register as register_synthesis  # noqa: E402  (synthesize, #14)
+
+register_synthesis(app)
+
 
 def main() -> None:
     app()

@@ -63,6 +63,10 @@ class ScriptedBackend:
         self.options = options or ScriptedOptions()
 
     def _answer(self, prompt: str, sample_idx: int, seed: int, prefix: str | None = None) -> str:
+        if self.options.solver == "synth":  # writes and answers problems for synthesis tests (scripted_synth.py)
+            from factory.generation.scripted_synth import synth_answer
+
+            return synth_answer(prompt, sample_idx, seed)
         if self.options.solver == "steps":
             from factory.generation.scripted_steps import solve_steps
 
