@@ -34,7 +34,7 @@ def make_candidates(n: int) -> list[Candidate]:
         out.append(Candidate(candidate_id=candidate_id_for("bench", 0, f"p{i // 4}", i % 4), problem_id=f"p{i // 4}",
                              run_id="bench", iteration=0, sample_idx=i % 4, domain="math", model="m", backend="b",
                              prompt_text="<|im_start|>user\nWhat is 2+2?<|im_end|>", text=text,
-                             extracted_answer=str(i), finish_reason="stop", prompt_tokens=20,
+                             finish_reason="stop", prompt_tokens=20,
                              completion_tokens=len(text.split()), latency_ms=1.5, temperature=0.7, top_p=0.95,
                              max_tokens=256, seed=i, hinted=False, created_at_ms=0))
     return out

@@ -71,13 +71,13 @@ def chunk_tables(c: int, it: int, domain: str, first: int, count: int, n: int, t
             length = min(8000, int(rng.lognormvariate(7.2, 0.6)))  # median ~1,300 chars
             start = rng.randrange(len(text) - length)
             body = text[start:start + length] + f" \\boxed{{{rng.randint(0, 99)}}}"
-            row = (cid, pid, "bench", it, s, domain, "m", "vllm", prompt, body, str(s), "stop", 120,
+            row = (cid, pid, "bench", it, s, domain, "m", "vllm", prompt, body, "stop", 120,
                    length // 4, 12.5, 0.7, 0.95, 2048, p * 100 + s, False, 0)
             for k, v in zip(cands, row):
                 cands[k].append(v)
             reason = rng.choices([r for r, _ in REASONS], [w for _, w in REASONS])[0]
             row = (cid, pid, "bench", it, domain, domain, "1.0", reason == "correct", float(reason == "correct"),
-                   reason, f"expected {p}", 3.5, 0)
+                   reason, f"expected {p}", 3.5, 0, str(s), 1)
             for k, v in zip(verds, row):
                 verds[k].append(v)
     return {name: pa.Table.from_pydict(cols, schema=SCHEMAS[name])
@@ -139,7 +139,8 @@ def child(side: str, path: str, sql: str, view: str) -> None:
     else:  # plain DuckDB, the same views (the samples view's text comes from the parent)
         con = duckdb.connect()
         for table in ("problems", "candidates", "verdicts"):
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}/{table}.parquet')")
+            legacy = ", CAST(NULL AS VARCHAR) AS legacy_extracted_answer" if table == "candidates" else ""
+            con.execute(f"CREATE VIEW {table} AS SELECT *{legacy} FROM read_parquet('{path}/{table}.parquet')")
         con.execute(view)
     t1 = time.perf_counter()
     rows = con.execute(sql).fetchall()
@@ -159,10 +160,10 @@ def peak_rss_mib() -> float:
 
 
 def run_child(side: str, path: Path, sql: str) -> dict:
-    from factory.query import SAMPLES_VIEW
+    from factory.query import samples_sql
 
     done = subprocess.run([sys.executable, __file__, "--child", side, "--dir", str(path), "--sql", sql,
-                           "--view", SAMPLES_VIEW],
+                           "--view", samples_sql(regraded=False, verdict_version=None)],
                           capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{side} query failed:\n{done.stderr[-2000:]}")

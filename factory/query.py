@@ -16,19 +16,45 @@ import dataclasses
 from factory.errors import FactoryError
 from factory.store import MANIFEST, TABLES, RunStore
 from schemas import Candidate, Problem, SchemaError, Verdict, check_file_metadata
+from schemas.records import VERSION_KEY
 
 RECORDS = {"problems": Problem, "candidates": Candidate, "verdicts": Verdict}
 DUCKDB_TYPES = {"str": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "bool": "BOOLEAN"}
 
+# One verdict per candidate: the rule verifier's newest version (or the newest at or below the
+# version asked for), with the LLM judge's newest verdict beside it, never in its place.
 SAMPLES_VIEW = """
 CREATE VIEW samples AS
-SELECT c.*, v.verifier, v.verifier_version, v.passed, v.score, v.reason, v.details,
-       v.duration_ms AS verify_ms, p.prompt, p.reference, p.source, p.metadata AS problem_metadata
+WITH chosen AS (
+  SELECT * FROM verdicts WHERE verifier <> 'judge' {version_filter}
+  {newest}
+), judged AS (
+  SELECT candidate_id, passed AS judge_passed, verifier_version AS judge_version FROM verdicts
+  WHERE verifier = 'judge' {version_filter}
+  QUALIFY row_number() OVER (PARTITION BY candidate_id ORDER BY verdict_version DESC) = 1
+)
+SELECT c.* EXCLUDE (legacy_extracted_answer),
+       coalesce(v.extracted_answer, c.legacy_extracted_answer) AS extracted_answer,
+       v.verifier, v.verifier_version, v.verdict_version, v.passed, v.score, v.reason, v.details,
+       v.duration_ms AS verify_ms, j.judge_passed, j.judge_version,
+       p.prompt, p.reference, p.source, p.metadata AS problem_metadata
 FROM candidates c
-JOIN verdicts v ON v.candidate_id = c.candidate_id
+JOIN chosen v ON v.candidate_id = c.candidate_id
+LEFT JOIN judged j ON j.candidate_id = c.candidate_id
 -- a problem is stored once per iteration that used it; join one copy
 JOIN (SELECT DISTINCT ON (problem_id) * FROM problems) p ON p.problem_id = c.problem_id
 """
+NEWEST = "QUALIFY row_number() OVER (PARTITION BY candidate_id ORDER BY verdict_version DESC, created_at_ms DESC) = 1"
+# Columns a 1.x shard lacks, and what they read as there.
+OLD_DEFAULTS = {"verdict_version": "1"}
+
+
+def samples_sql(regraded: bool, verdict_version: int | None) -> str:
+    """The samples view. A run never re-verified has one verdict per candidate: the plain join
+    (no window over a million verdicts) is then exact."""
+    version_filter = f"AND verdict_version <= {int(verdict_version)}" if verdict_version is not None else ""
+    newest = NEWEST if regraded else ""
+    return SAMPLES_VIEW.format(version_filter=version_filter, newest=newest)
 
 
 def find_runs(path: str | Path) -> list[RunStore]:
@@ -63,21 +89,52 @@ def columns(table: str) -> dict[str, str]:
     return {f.name: DUCKDB_TYPES[str(f.type).split("|")[0].strip()] for f in dataclasses.fields(RECORDS[table])}
 
 
-def view_sql(table: str, files: list[str]) -> str:
-    """The view over a table's files (views take no parameters, so paths are quoted inline)."""
-    names = ", ".join(f'"{name}"' for name in columns(table))
+def view_sql(table: str, files: list[str], present: set[str] | None = None) -> str:
+    """The view over a table's files (views take no parameters, so paths are quoted inline).
+    `present`: the columns the files have; a column that only newer schema versions write reads
+    as its old default (a 1.x verdict is version 1), and a 1.x candidate's extracted_answer is
+    kept as `legacy_extracted_answer` for the samples view."""
+    present = set(columns(table)) if present is None else present
+    selected = [_column_sql(name, kind, present) for name, kind in columns(table).items()]
+    if table == "candidates":
+        selected.append('"extracted_answer" AS legacy_extracted_answer' if "extracted_answer" in present
+                        else "CAST(NULL AS VARCHAR) AS legacy_extracted_answer")
     if not files:
         typed = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in columns(table).items())
-        return f"CREATE VIEW {table} AS SELECT {typed} WHERE false"
+        legacy = ", CAST(NULL AS VARCHAR) AS legacy_extracted_answer" if table == "candidates" else ""
+        return f"CREATE VIEW {table} AS SELECT {typed}{legacy} WHERE false"
+    return f"CREATE VIEW {table} AS SELECT {', '.join(selected)} FROM {_read_sql(files)}"
+
+
+def _column_sql(name: str, kind: str, present: set[str]) -> str:
+    default = OLD_DEFAULTS.get(name, "NULL")
+    if name not in present:
+        return f'CAST({default} AS {kind}) AS "{name}"'
+    return f'coalesce("{name}", {default}) AS "{name}"' if name in OLD_DEFAULTS else f'"{name}"'
+
+
+def _read_sql(files: list[str]) -> str:
     hive_types = ", ".join(f"{_sql_str(k)}: {v}" for k, v in HIVE_TYPES.items())
     listed = ", ".join(_sql_str(f) for f in files)
-    return (f"CREATE VIEW {table} AS SELECT {names} FROM read_parquet([{listed}], hive_partitioning = true, "
-            f"hive_types = {{{hive_types}}}, union_by_name = true)")
+    return (f"read_parquet([{listed}], hive_partitioning = true, hive_types = {{{hive_types}}}, "
+            "union_by_name = true)")
 
 
-def check_files(con: Any, stores: list[RunStore], table: str, files: list[str]) -> None:
+# What each schema major version's shards hold beyond / short of the current record.
+V1_ONLY = {"candidates": {"extracted_answer"}, "verdicts": set(), "problems": set()}
+V2_NEW = {"candidates": set(), "verdicts": {"extracted_answer", "verdict_version"}, "problems": set()}
+
+
+def present_columns(table: str, majors: set[str]) -> set[str]:
+    """The union of the columns of files with these schema major versions (known from their
+    key-value metadata, so no extra footer pass)."""
+    present = set(columns(table)) - (V2_NEW[table] if "2" not in majors else set())
+    return present | (V1_ONLY[table] if "1" in majors else set())
+
+
+def check_files(con: Any, stores: list[RunStore], table: str, files: list[str]) -> set[str]:
     """Reject a foreign, corrupt or incompatible file by name, reading footers through DuckDB
-    (cached for the queries that follow)."""
+    (cached for the queries that follow). Returns the schema major versions found."""
     import duckdb
 
     try:
@@ -95,9 +152,12 @@ def check_files(con: Any, stores: list[RunStore], table: str, files: list[str]) 
             check_file_metadata(kv, name, table)
     except SchemaError as exc:
         raise FactoryError(str(exc)) from None
+    return {kv[VERSION_KEY].decode().split(".")[0] for kv in meta.values()}
 
 
-def connect(path: str | Path) -> Any:
+def connect(path: str | Path, verdict_version: int | None = None) -> Any:
+    """Views over the committed shards of a run (or of every run in a folder). `samples` joins
+    each candidate with its newest rule verdict, or the newest at or below `verdict_version`."""
     import duckdb
 
     stores = find_runs(path)
@@ -107,17 +167,24 @@ def connect(path: str | Path) -> Any:
     con.execute("SET parquet_metadata_cache = true")
     for table in TABLES:
         files = [str(f) for s in stores for f in s.committed_files(table)]
+        present = None
         if files:
-            check_files(con, stores, table, files)
-        con.execute(view_sql(table, files))
-    con.execute(SAMPLES_VIEW)
+            present = present_columns(table, check_files(con, stores, table, files))
+        con.execute(view_sql(table, files, present))
+    regraded = any(is_regrading_chunk(chunk) for s in stores for chunk in s.committed())
+    con.execute(samples_sql(regraded, verdict_version))
     return con
 
 
-def run_query(path: str | Path, sql: str) -> tuple[list[str], list[tuple]]:
+def is_regrading_chunk(chunk: str) -> bool:
+    """Chunks that add verdicts to stored candidates (`factory reverify`, the judge)."""
+    return chunk.startswith(("reverify-", "judge-"))
+
+
+def run_query(path: str | Path, sql: str, verdict_version: int | None = None) -> tuple[list[str], list[tuple]]:
     import duckdb
 
-    con = connect(path)
+    con = connect(path, verdict_version)
     try:
         cursor = con.execute(sql)
     except duckdb.Error as exc:

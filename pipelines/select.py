@@ -16,16 +16,18 @@ from pathlib import Path
 
 from factory.query import connect
 
+# Over `samples`: one verdict per candidate, the newest rule verdict (or the version asked for);
+# the LLM judge's verdict counts only when the rules say so (use_judge).
 PASSED_SQL = """
-WITH passed AS (
-  SELECT c.candidate_id, c.problem_id, c.text, c.hinted, c.completion_tokens, c.sample_idx,
-         md5(regexp_replace(lower(trim(c.text)), '\\s+', ' ', 'g')) AS norm_hash
-  FROM candidates c JOIN verdicts v USING (candidate_id)
-  WHERE c.iteration = $iteration AND v.passed
+WITH graded AS (
+  SELECT * FROM samples WHERE iteration = $iteration
+), passed AS (
+  SELECT candidate_id, problem_id, text, hinted, completion_tokens, sample_idx,
+         md5(regexp_replace(lower(trim(text)), '\\s+', ' ', 'g')) AS norm_hash
+  FROM graded WHERE passed OR ($use_judge AND coalesce(judge_passed, false))
 ), solved_all AS (
-  SELECT c.problem_id FROM candidates c JOIN verdicts v USING (candidate_id)
-  WHERE c.iteration = $iteration AND NOT c.hinted
-  GROUP BY c.problem_id HAVING bool_and(v.passed)
+  SELECT problem_id FROM graded WHERE NOT hinted
+  GROUP BY problem_id HAVING bool_and(passed)
 ), unique_text AS (
   SELECT *, row_number() OVER (PARTITION BY problem_id, norm_hash
                                ORDER BY hinted, completion_tokens, candidate_id) AS copy
@@ -51,6 +53,8 @@ class SelectionRules:
     max_jaccard: float = 0.8
     drop_solved_by_all: bool = False
     leak_patterns: list[str] = field(default_factory=lambda: list(DEFAULT_LEAKS))
+    verdict_version: int | None = None  # None: the newest verdict of each candidate
+    use_judge: bool = False  # also keep candidates the rule verifier failed and the LLM judge passed
 
 
 @dataclass
@@ -69,10 +73,10 @@ def jaccard(a: set, b: set) -> float:
 
 
 def select(run_dir: str | Path, iteration: int, rules: SelectionRules, exclude: set[str] = frozenset()) -> Selection:
-    con = connect(run_dir)
+    con = connect(run_dir, rules.verdict_version)
     cols = ["candidate_id", "problem_id", "text", "hinted", "completion_tokens", "prompt", "reference", "domain",
             "source", "solved_by_all", "exact_duplicates"]
-    rows = [dict(zip(cols, r)) for r in con.execute(PASSED_SQL, {"iteration": iteration}).fetchall()]
+    rows = [dict(zip(cols, r)) for r in con.execute(PASSED_SQL, {"iteration": iteration, "use_judge": rules.use_judge}).fetchall()]
     leaks = [re.compile(p, re.IGNORECASE) for p in rules.leak_patterns]
     counts = {"passed_unique": len(rows), "exact_duplicates": 0, "near_duplicates": 0, "over_cap": 0,
               "hint_leaks": 0, "too_easy": 0, "contaminated": 0}

@@ -66,7 +66,7 @@ class GenerateStep:
                     problem_id=problem.problem_id, run_id=self.run_id, iteration=self.iteration,
                     sample_idx=idx, domain=problem.domain, model=self.backend.model_id,
                     backend=self.backend.name, prompt_text=gen.prompt_text, text=c.text,
-                    extracted_answer=None, finish_reason=c.finish_reason, prompt_tokens=gen.prompt_tokens,
+                    finish_reason=c.finish_reason, prompt_tokens=gen.prompt_tokens,
                     completion_tokens=c.completion_tokens, latency_ms=per_sample_ms,
                     temperature=self.params.temperature, top_p=self.params.top_p,
                     max_tokens=self.params.max_tokens, seed=request.seed, hinted=self.hint is not None,
@@ -109,11 +109,10 @@ class VerifyStep:
     @staticmethod
     def _verdict(verifier: Verifier, problem: Problem, candidate: Candidate, outcome: Outcome,
                  duration_ms: float) -> Verdict:
-        candidate.extracted_answer = outcome.extracted
         return Verdict(
             candidate_id=candidate.candidate_id, problem_id=problem.problem_id, run_id=candidate.run_id,
             iteration=candidate.iteration, domain=problem.domain, verifier=verifier.name,
             verifier_version=verifier.version, passed=outcome.passed, score=outcome.score,
             reason=outcome.reason, details=outcome.details[:2000],
-            duration_ms=duration_ms, created_at_ms=now_ms(),
+            duration_ms=duration_ms, created_at_ms=now_ms(), extracted_answer=outcome.extracted, verdict_version=1,
         )

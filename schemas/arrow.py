@@ -93,8 +93,11 @@ def to_table(records: Iterable[Any], table: str) -> pa.Table:
 
 
 def from_table(table: pa.Table, name: str) -> list[Any]:
+    """Records from a table of any readable schema version: columns the record no longer has
+    (a 1.x candidate's extracted_answer) are left out; new fields take their defaults."""
     record_type = RECORDS[name]
-    return [record_type(**row) for row in table.to_pylist()]
+    known = {f.name for f in dataclasses.fields(record_type)}
+    return [record_type(**{k: v for k, v in row.items() if k in known}) for row in table.to_pylist()]
 
 
 def check_file_schema(schema: pa.Schema, path: str, table: str) -> None:

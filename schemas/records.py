@@ -13,7 +13,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = "1.0"
+# 2.0: the extracted answer moved from the candidate to the verdict (it is the verifier's reading
+# of the text, and changes when the text is re-verified), and verdicts carry a verdict_version.
+# 1.x shards are still read: their candidates' extracted_answer is mapped onto version-1 verdicts.
+SCHEMA_VERSION = "2.0"
+READABLE_MAJORS = ("1", "2")
 VERSION_KEY = b"factory.schema_version"  # Parquet key-value metadata of every shard
 TABLE_KEY = b"factory.table"
 DOMAINS = ("math", "code", "lean")
@@ -73,7 +77,6 @@ class Candidate:
     backend: str = doc("Generation backend name: vllm, openai, scripted.")
     prompt_text: str = doc("The exact prompt sent (chat template applied when known).")
     text: str = doc("The full completion: the chain of thought and the final answer.")
-    extracted_answer: str | None = doc("Final answer extracted by the verifier, null if none.")
     finish_reason: str = doc("Why generation stopped: stop, length, error.")
     prompt_tokens: int = doc("Tokens in the prompt.")
     completion_tokens: int = doc("Tokens generated.")
@@ -101,6 +104,10 @@ class Verdict:
     details: str = doc("Human-readable detail: what was compared, the error message.")
     duration_ms: float = doc("Time spent verifying.")
     created_at_ms: int = doc("Unix time in milliseconds when the verdict was made.")
+    extracted_answer: str | None = doc("The final answer this verifier read from the candidate's text, null if "
+                                       "none (math; null for code and Lean).", default=None)
+    verdict_version: int = doc("1 for the grading done when the candidate was sampled; each `factory reverify` "
+                               "pass writes the next version. Readers use the newest unless asked.", default=1)
 
 
 class SchemaError(ValueError):
@@ -114,7 +121,7 @@ def check_file_metadata(meta: dict[bytes, bytes], path: str, table: str) -> None
     if version is None:
         raise SchemaError(f"{path}: not a factory shard (no {VERSION_KEY.decode()} metadata)")
     major = version.decode().split(".")[0]
-    if major != SCHEMA_VERSION.split(".")[0]:
+    if major not in READABLE_MAJORS:
         raise SchemaError(f"{path}: schema version {version.decode()} is incompatible "
                           f"with this reader ({SCHEMA_VERSION})")
     if meta.get(TABLE_KEY, b"").decode() != table:

@@ -28,7 +28,9 @@ def test_candidate_id_is_deterministic_and_distinct():
 def test_schema_derived_from_dataclasses_with_docs_and_version():
     schema = SCHEMAS["candidates"]
     assert schema.field("completion_tokens").type == pa.int64()
-    assert schema.field("extracted_answer").nullable
+    assert "extracted_answer" not in schema.names  # 2.0: it belongs to the verdict
+    assert SCHEMAS["verdicts"].field("extracted_answer").nullable
+    assert SCHEMAS["verdicts"].field("verdict_version").type == pa.int64()
     assert not schema.field("text").nullable
     assert all(f.metadata[b"doc"] for f in schema)
     assert schema.metadata[b"factory.schema_version"] == SCHEMA_VERSION.encode()
@@ -64,7 +66,7 @@ def test_incompatible_or_foreign_files_are_rejected(tmp_path):
 
 def test_to_table_rejects_bad_candidate():
     c = Candidate(candidate_id="c", problem_id="p", run_id="r", iteration=0, sample_idx=0, domain="math",
-                  model="m", backend="b", prompt_text="", text="", extracted_answer=None, finish_reason="stop",
+                  model="m", backend="b", prompt_text="", text="", finish_reason="stop",
                   prompt_tokens=1, completion_tokens="many", latency_ms=1.0, temperature=1.0,  # type: ignore
                   top_p=1.0, max_tokens=1, seed=0, hinted=False, created_at_ms=0)
     with pytest.raises(SchemaError, match="completion_tokens"):

@@ -26,13 +26,13 @@ def chunk_tables(c: int, problems: int = 2, n: int = 3, it: int = 0) -> dict:
             cid = candidate_id_for("r", it, p.problem_id, k)
             cands.append(Candidate(candidate_id=cid, problem_id=p.problem_id, run_id="r", iteration=it, sample_idx=k,
                                    domain="math", model="m", backend="b", prompt_text=p.prompt, text=f"so {k}",
-                                   extracted_answer=str(k), finish_reason="stop", prompt_tokens=3,
+                                   finish_reason="stop", prompt_tokens=3,
                                    completion_tokens=2, latency_ms=1.0, temperature=0.7, top_p=1.0, max_tokens=8,
                                    seed=k, hinted=False, created_at_ms=0))
             verdicts.append(Verdict(candidate_id=cid, problem_id=p.problem_id, run_id="r", iteration=it, domain="math",
                                     verifier="math", verifier_version="1", passed=k == 0, score=float(k == 0),
                                     reason="correct" if k == 0 else "wrong_answer", details="", duration_ms=0.1,
-                                    created_at_ms=0))
+                                    created_at_ms=0, extracted_answer=str(k)))
     return {"problems": to_table(probs, "problems"), "candidates": to_table(cands, "candidates"),
             "verdicts": to_table(verdicts, "verdicts")}
 
