@@ -1,4 +1,4 @@
-"""`factory synthesize` (#14). Thin, like factory/cli.py: each calls a
+"""`factory synthesize` and `factory difficulty` (#14). Thin, like factory/cli.py: each calls a
 pipeline function and prints its report."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from factory.cli_common import clean_errors, err, out, table
+from factory.errors import FactoryError
 
 
 @clean_errors
@@ -45,6 +46,30 @@ def synthesize(config: Path = typer.Argument(..., help="Synthesis config (TOML):
               f"{report.written} problems written in {report.wall_s:.1f} s ({rate:.1f}/s); run dir {report.run_dir}")
 
 
+@clean_errors
+def difficulty(run_dir: Path = typer.Argument(..., help="A run dir whose verdicts give the pass rates."),
+               out_dir: Path = typer.Option(..., "--out", help="Folder for difficulty.parquet and verl.parquet."),
+               band: str = typer.Option("0:1", help="Pass-rate band LO:HI of the problems exported to verl.parquet."),
+               edges: str = typer.Option("0.25,0.5,0.75", help="Band edges for the curriculum column."),
+               keep_solved: bool = typer.Option(False, help="Also export all-solved and none-solved problems."),
+               system_prompt: str = typer.Option("", help="System prompt of the exported RL prompts."),
+               ) -> None:
+    """Difficulty from pass rates: bands and all/none-solved tags per problem, and a verl RL set of one band."""
+    from pipelines.difficulty import Bands, export_difficulty
+
+    try:
+        lo, hi = (float(x) for x in band.split(":"))
+        cuts = [float(x) for x in edges.split(",") if x.strip()]
+    except ValueError:
+        raise FactoryError(f"--band {band!r} / --edges {edges!r}: expected LO:HI and comma-separated numbers") from None
+    result = export_difficulty(run_dir, out_dir, (lo, hi), Bands(cuts), system_prompt, keep_solved)
+    rows = list({**result["tags"], **result["bands"]}.items())
+    out.print(table(f"difficulty of {result['problems']} problems", ["tag / band", "problems"], rows))
+    out.print(f"{result['exported']} problems in band {lo:g}:{hi:g} → {result['paths']['verl']}")
+
+
 def register(app: typer.Typer) -> None:
     """Adds the synthesis commands to the `factory` app."""
     app.command("synthesize")(synthesize)
+    app.command("difficulty")(difficulty)
+

@@ -154,3 +154,22 @@ def test_decontamination_against_an_eval_set(synth_config, tmp_path):
 def test_config_errors_name_the_key(synth_config, old, new, message):
     with pytest.raises(ConfigError, match=message.replace("{", r"\{").replace("}", r"\}")):
         load_synth_config(synth_config(replace=((old, new),)))
+
+
+def test_difficulty_bands_tags_and_verl_band_export(scripted_config, tmp_path):
+    """The arithmetic solver: even samples right, odd wrong (rate 0.5); fail_every makes some
+    problems none-solved; the export keeps the band and leaves solved-by-none out."""
+    import pyarrow.parquet as pq
+
+    from pipelines.difficulty import Bands, export_difficulty
+
+    cfg = load_config(scripted_config(count=12, n=4, extra="[generation.options]\nfail_every = 3"))
+    run_sampling(cfg)
+    result = export_difficulty(cfg.run_dir, tmp_path / "out", (0.25, 0.75), Bands([0.25, 0.5, 0.75]))
+    assert result["tags"]["all_solved"] == 0 and result["tags"]["none_solved"] >= 1
+    assert result["tags"]["mixed"] == result["exported"] == result["bands"]["[0.5,0.75)"]
+    verl = pq.read_table(result["paths"]["verl"]).to_pylist()
+    assert {r["extra_info"]["pass_rate"] for r in verl} == {0.5} and verl[0]["reward_model"]["ground_truth"]
+    table = pq.read_table(result["paths"]["difficulty"]).to_pylist()
+    assert {r["tag"] for r in table if r["pass_rate"] == 0} == {"none_solved"}
+    assert Bands([0.25, 0.5, 0.75]).name(1.0) == "[0.75,1]" and Bands().name(0.0) == "[0,0.25)"
