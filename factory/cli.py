@@ -224,14 +224,65 @@ def export_prm_cmd(run_dir: Path = typer.Argument(..., help="Run dir with step l
 @app.command()
 @clean_errors
 def verify(input: Path = typer.Argument(..., help="JSONL: {id, domain, reference, candidate} per line."),
-           output: Path = typer.Option(..., "--output", "-o", help="Where to write one verdict line per input line."),
+           output: Optional[Path] = typer.Option(None, "--output", "-o",
+                                                 help="Where to write one verdict line per input line."),
            timeout_s: float = typer.Option(5.0, help="Per-answer time bound in seconds."),
+           judge: Optional[str] = typer.Option(None, help="Judge backend (scripted, vllm, openai): report the LLM "
+                                               "judge's agreement and Cohen's kappa with the rule verifier on a "
+                                               "labelled table ({reference, candidate, label} per line)."),
+           judge_model: str = typer.Option("scripted", help="Judge model (path or name)."),
+           judge_options: str = typer.Option("{}", help="Judge backend options as JSON."),
            ) -> None:
     """Re-verify an existing dataset; malformed lines get reason bad_input, the rest go on."""
+    if judge is not None:
+        from factory.verify_file import judge_report
+
+        report = judge_report(input, _make_judge(judge, judge_model, judge_options), timeout_s)
+        out.print(_table("LLM judge vs rule verifier vs labels", ["measure", "value"],
+                         [(k, f"{v:.4f}" if isinstance(v, float) else v) for k, v in report.items()]))
+        return
+    if output is None:
+        raise FactoryError("--output is required (or --judge to measure a judge on a labelled table)")
     from factory.verify_file import verify_file
 
     counts = verify_file(input, output, timeout_s)
     out.print(_table(f"verdicts → {output}", ["reason", "count"], sorted(counts.items())))
+
+
+def _make_judge(backend: str, model: str, options: str):
+    from verifiers.judge import make_judge
+
+    try:
+        parsed = json.loads(options)
+    except json.JSONDecodeError as exc:
+        raise FactoryError(f"--judge-options: not JSON ({exc.msg})") from None
+    return make_judge(backend=backend, model=model, options=parsed)
+
+
+@app.command()
+@clean_errors
+def reverify(run_dir: Path = typer.Argument(..., help="Run dir whose stored candidates are graded again."),
+             timeout_s: float = typer.Option(5.0, help="Per-answer time bound in seconds."),
+             judge: Optional[str] = typer.Option(None, help="Grade with the LLM judge instead (backend: scripted, "
+                                                 "vllm, openai); only the rule verifier's inexact math negatives."),
+             judge_model: str = typer.Option("scripted", help="Judge model (path or name)."),
+             judge_options: str = typer.Option("{}", help="Judge backend options as JSON."),
+             ) -> None:
+    """Grade a run's stored candidates with the current verifier into a new verdict version.
+
+    Nothing is regenerated. Rerunning after an interruption resumes the same pass (no verdict
+    lost or written twice). Queries and STaR selection read the newest version by default.
+    """
+    from pipelines.reverify import reverify as run_reverify
+
+    grader = _make_judge(judge, judge_model, judge_options) if judge else None
+    report = run_reverify(run_dir, timeout_s, grader, progress=lambda line: err.print(line, highlight=False))
+    title = (f"verdict version {report.version} ({report.kind}{', resumed' if report.resumed else ''}): "
+             f"{report.graded} graded, passed {report.passed_before} → {report.passed_after}")
+    out.print(_table(title, ["flip (before -> after)", "candidates"], list(report.flips.items()) or [("none", 0)]))
+    for example in report.examples:
+        out.print(f"  {example['flip']}: {example['candidate_id']} reference={example['reference']!r} "
+                  f"extracted={example['extracted']!r}", highlight=False)
 
 
 @sources_app.command("list")
