@@ -176,6 +176,33 @@ def report(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of run
         err.print("no plots: install matplotlib (pip install -e '.[report]')")
 
 
+@app.command("sample-adaptive")
+@clean_errors
+def sample_adaptive(config: Path = typer.Argument(..., help="Run configuration (TOML), as for factory run."),
+                    target: int = typer.Option(4, help="m: stop a problem at this many distinct verified solutions."),
+                    round_size: int = typer.Option(4, help="Samples per active problem per round."),
+                    max_per_problem: int = typer.Option(64, help="Cap on one problem's samples."),
+                    budget: int = typer.Option(0, help="Samples for the run (0: generation.n x problems)."),
+                    run_id: Optional[str] = typer.Option(None, help="Override run.run_id."),
+                    ) -> None:
+    """Sample in rounds with an adaptive budget: stop solved, hopeless and saturated problems,
+    give their share to uncertain ones. Rerunning resumes."""
+    from factory.config import load_config
+    from pipelines.adaptive import AdaptiveSettings, run_adaptive
+
+    cfg = load_config(config, run_overrides({"--run-id": run_id}))
+    settings = AdaptiveSettings(round_size=round_size, target_distinct=target, max_per_problem=max_per_problem,
+                                budget=budget)
+    report = run_adaptive(cfg, settings, on_round=lambda rnd, planned, _: err.print(
+        f"round {rnd}: {planned} samples planned", highlight=False))
+    states = report.states.values()
+    rows = [("samples (budget)", f"{report.samples} ({report.budget})"), ("rounds", report.rounds),
+            ("tokens", sum(s.tokens for s in states)), ("distinct verified", sum(s.distinct for s in states)),
+            ("problems with ≥ 1 verified", sum(s.passed > 0 for s in states)),
+            *[(f"stopped: {k}", v) for k, v in sorted(report.stopped.items())], ("time", f"{report.wall_s:.1f} s")]
+    out.print(_table(f"adaptive {cfg.run.run_id}", ["metric", "value"], rows))
+
+
 @app.command("label-steps")
 @clean_errors
 def label_steps_cmd(run_dir: Path = typer.Argument(..., help="Run dir whose candidates get step labels."),

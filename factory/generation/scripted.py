@@ -47,6 +47,8 @@ class ScriptedOptions:
     fail_every: int = 0  # > 0: problems whose prompt hash % fail_every == 0 get only wrong answers (unhinted)
     step_error_rate: float = 0.0  # steps solver: chance that each operation step of a fresh sample is wrong
     rollout_error_rate: float | None = None  # steps solver, continuations: the same chance (None: step_error_rate)
+    pass_rates: list[float] = field(default_factory=list)  # rate solver: per-problem pass rates (by prompt hash)
+    variants: int = 4  # rate solver: phrasings, so at most this many distinct right answers per problem
 
     def __post_init__(self) -> None:
         for name in ("step_error_rate", "rollout_error_rate"):
@@ -74,6 +76,10 @@ class ScriptedBackend:
             if prefix and self.options.rollout_error_rate is not None:
                 rate = self.options.rollout_error_rate
             return solve_steps(prompt, prefix or "", sample_idx, seed, rate)
+        if self.options.solver == "rate":
+            from factory.generation.scripted_rates import solve_with_rate
+
+            return solve_with_rate(prompt, sample_idx, seed, self.options.pass_rates, self.options.variants)
         if self.options.texts:
             key = int(hashlib.sha256(f"{seed}:{prompt}".encode()).hexdigest()[:8], 16)
             return self.options.texts[(key + sample_idx) % len(self.options.texts)]
