@@ -162,7 +162,8 @@ def stats(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs
 def report(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs)."),
            plots: Optional[Path] = typer.Option(None, help="Where to write PNG plots (default: RUN_DIR/report)."),
            ) -> None:
-    """pass@k (unbiased estimator) and maj@k per domain and iteration, with PNG plots."""
+    """pass@k (unbiased estimator) and maj@k per domain and iteration, and test-time compute
+    curves (accuracy vs k and vs tokens; step-label weighted vote when labelled), with PNG plots."""
     from pipelines.eval import evaluate, plot, report_rows
 
     curves = evaluate(run_dir)
@@ -170,6 +171,14 @@ def report(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of run
     if rows:
         out.print(_table("pass@k / maj@k", list(rows[0]), [tuple(r.values()) for r in rows]))
     written = plot(curves, plots or Path(run_dir) / "report")
+    from pipelines.curves import compute_curves, compute_rows, plot_compute
+
+    compute = compute_curves(run_dir)  # accuracy vs k and vs generated tokens, step-label weighted when labelled
+    crows = compute_rows(compute)
+    if crows:
+        cols = list(dict.fromkeys(key for r in crows for key in r))
+        out.print(_table("test-time compute", cols, [tuple(r.get(c) for c in cols) for r in crows]))
+    written += plot_compute(compute, plots or Path(run_dir) / "report")
     for path in written:
         out.print(f"plot: {path}")
     if not written:
