@@ -6,14 +6,15 @@ point. The steps, and what a crash after each leaves:
    (`open_run`, `compact`) removes it;
 2. one manifest line records the merged file and the files it replaces: from here readers list
    the merged file instead of them;
-3. the replaced files are deleted: a crash first leaves them on disk, unread, for the clean-up.
+3. the replaced files are deleted: a crash first leaves them on disk, unread, for the clean-up;
+4. the manifest checkpoint is rewritten (`checkpoint.py`): a crash first leaves the previous one,
+   which still covers a prefix of the manifest, so opening only replays more lines.
 
 After any of these every row is read exactly once. Chunks stay committed, so resume is unchanged.
 Every step runs under the run's writer lock."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,7 +22,9 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from factory.errors import FactoryError
-from factory.store.shards import MERGED_PREFIX, TABLES, MergeEntry, RunStore, fsync_dir
+from factory.atomic import TMP_PREFIX, atomic_write
+from factory.store.checkpoint import CHECKPOINT
+from factory.store.shards import MERGED_PREFIX, TABLES, MergeEntry, RunStore
 from schemas import now_ms
 
 if TYPE_CHECKING:
@@ -49,6 +52,7 @@ def compact(store: RunStore, target_bytes: int = TARGET_BYTES) -> CompactReport:
             for folder, rels in _partitions(store, table).items():
                 for group in _plan(store.run_dir, rels, target_bytes):
                     _merge(store, table, folder, group, report)
+        store.write_checkpoint()  # the next open replays only what is committed after this
     return report
 
 
@@ -62,6 +66,7 @@ def compact_chunks_of(store: RunStore, iteration: int, domain: str, threshold: i
         if len(chunks) >= threshold:
             with store.writer_lock():
                 _merge(store, table, folder, chunks, CompactReport())
+                store.write_checkpoint()
 
 
 def clean_leftovers(store: RunStore) -> int:
@@ -72,11 +77,14 @@ def clean_leftovers(store: RunStore) -> int:
         live = store.live()
         for rel in sorted(live.replaced):
             removed += _unlink(store.run_dir / rel)
+            store.forget_replaced(rel)
+        for path in store.run_dir.glob(f"{TMP_PREFIX}*-{CHECKPOINT}"):
+            removed += _unlink(path)
         known = {rel for files in live.tables.values() for rel in files}
         for table in TABLES:
             for path in sorted((store.run_dir / table).rglob("*.parquet")):
                 name, rel = path.name, path.relative_to(store.run_dir).as_posix()
-                if name.startswith(".tmp-") or (name.startswith(MERGED_PREFIX) and rel not in known):
+                if name.startswith(TMP_PREFIX) or (name.startswith(MERGED_PREFIX) and rel not in known):
                     removed += _unlink(path)
     return removed
 
@@ -118,6 +126,7 @@ def _merge(store: RunStore, table: str, folder: str, group: list[str], report: C
     store.record_merge(MergeEntry(table, iteration, domain, rel, rows, list(group), now_ms()))  # step 2
     for old in group:  # step 3
         _unlink(store.run_dir / old)
+        store.forget_replaced(old)
     report.merges += 1
     report.files_replaced += len(group)
     report.rows += rows
@@ -132,9 +141,8 @@ def write_merged(sources: list[Path], table: str, path: Path) -> int:
     from schemas import SCHEMAS
 
     schema = SCHEMAS[table]
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
     rows, pending, npending = 0, [], 0
-    with open(tmp, "wb") as fh:
+    with atomic_write(path) as fh:  # fsyncs the folder: the rename is durable before the manifest line
         with pq.ParquetWriter(fh, schema, compression="zstd") as writer:
             for src in sources:
                 part = _read(src, table)
@@ -145,10 +153,6 @@ def write_merged(sources: list[Path], table: str, path: Path) -> int:
                     pending, npending = [rest], rest.num_rows
             if npending:
                 writer.write_table(pa.concat_tables(pending), row_group_size=ROW_GROUP_ROWS)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    fsync_dir(path.parent)  # the rename is durable before the manifest line that names it
     return rows
 
 

@@ -3,7 +3,10 @@ by one line appended to `manifest.jsonl`. Readers trust only the manifest, so a 
 either a whole committed chunk or nothing; a rerun skips committed chunks and overwrites any
 orphan files, so no row is ever stored twice. Compaction (`compaction.py`) merges small chunk
 files into large ones and records each merge as one more manifest line; the live files of a
-table are the chunk files minus those a merge replaced, plus the merged files."""
+table are the chunk files minus those a merge replaced, plus the merged files. Compactions also
+write a checkpoint of that state (`checkpoint.py`), so opening a run parses only the manifest
+lines after it. Every manifest line is strict UTF-8 JSON: a bad one is an error naming file:line,
+except an unterminated last line (a crash mid-append), which never committed."""
 
 from __future__ import annotations
 
@@ -11,13 +14,14 @@ import fcntl
 import json
 import os
 import re
-import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from factory.atomic import atomic_write, write_text
 from factory.errors import FactoryError
+from factory.store import checkpoint
 from schemas import now_ms
 
 if TYPE_CHECKING:
@@ -34,25 +38,12 @@ MERGED_PREFIX = "merged-"
 COMPACT_THRESHOLD = 256  # chunk files in one partition before a commit merges them
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_shard(table: pa.Table, path: Path) -> None:
-    """Write atomically: temp file in the same folder, fsync, rename."""
+    """Write atomically (`factory.atomic`: temp file in the same folder, fsync, rename)."""
     import pyarrow.parquet as pq
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}-{path.name}")
-    with open(tmp, "wb") as fh:
+    with atomic_write(path) as fh:
         pq.write_table(table, fh, compression="zstd")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 @dataclass
@@ -105,8 +96,8 @@ class LiveFiles:
         live[entry.file] = entry.rows
 
 
-def _parse_entry(line: str) -> ChunkEntry | MergeEntry:
-    data = json.loads(line)
+def _parse_entry(line: bytes) -> ChunkEntry | MergeEntry:
+    data = json.loads(line.decode("utf-8"))
     if not isinstance(data, dict):
         raise TypeError("not an object")
     return MergeEntry(**data) if data.get("kind") == "merge" else ChunkEntry(**data)
@@ -144,46 +135,59 @@ class RunStore:
         self.run_dir = Path(run_dir)
         self.run_id = run_id or self.run_dir.name
         self.compact_threshold = compact_threshold  # 0: commits never compact
-        self._entries: dict[str, ChunkEntry] | None = None
+        self._chunks: dict[str, None] | None = None  # committed chunk ids, in commit order
         self._live = LiveFiles({}, set())
+        self._pos = checkpoint.Position()  # how much of the manifest the state above covers
+        self._checkpointed = -1  # manifest bytes the checkpoint on disk covers, when known
         self._lock_depth = 0
 
     # ---- manifest -------------------------------------------------------------------------
-    def entries(self) -> dict[str, ChunkEntry]:
-        if self._entries is None:
-            self._entries = {}
-            for where, entry in self._read_manifest():
-                self._live.apply(entry, where)
-                if isinstance(entry, ChunkEntry):
-                    self._entries[entry.chunk] = entry
-        return self._entries
+    def _state(self) -> dict[str, None]:
+        """Load the manifest once: from its checkpoint if one covers a prefix, then line by line."""
+        if self._chunks is None:
+            self._chunks, self._live, self._pos = {}, LiveFiles({}, set()), checkpoint.Position()
+            path = self.run_dir / MANIFEST
+            if path.exists():
+                cp = checkpoint.read(self.run_dir, path)
+                if cp is not None:
+                    self._chunks = dict.fromkeys(cp.chunks)
+                    self._live = LiveFiles({t: dict(files) for t, files in cp.tables.items()}, set(cp.replaced))
+                    self._pos = cp.position
+                    self._checkpointed = cp.manifest_bytes
+                for where, entry in self._read_manifest(path):
+                    self._live.apply(entry, where)
+                    if isinstance(entry, ChunkEntry):
+                        self._chunks[entry.chunk] = None
+        return self._chunks
 
     def live(self) -> LiveFiles:
-        self.entries()
+        self._state()
         return self._live
 
-    def _read_manifest(self) -> Iterator[tuple[str, ChunkEntry | MergeEntry]]:
-        path = self.run_dir / MANIFEST
-        if not path.exists():
-            return
-        text = path.read_text(encoding="utf-8", errors="replace")
-        lines = text.splitlines()
-        for lineno, line in enumerate(lines, 1):
+    def _read_manifest(self, path: Path) -> Iterator[tuple[str, ChunkEntry | MergeEntry]]:
+        """The complete lines after `self._pos` (advancing it). Every one must parse: a bad line
+        is an error naming file:line. An unterminated last line is a crash mid-append: that chunk
+        or merge never committed (the next append cuts it)."""
+        with open(path, "rb") as fh:
+            fh.seek(self._pos.bytes)
+            data = fh.read()
+        lines = data.split(b"\n")
+        for raw in lines[:-1]:  # lines[-1] is b"" or the torn tail
+            lineno = self._pos.lines + 1
             try:
-                entry = _parse_entry(line)
-            except (json.JSONDecodeError, TypeError):
-                if lineno == len(lines) and not text.endswith("\n"):
-                    continue  # a torn last line from a crash mid-append: that chunk never committed
-                raise FactoryError(f"{path}:{lineno}: not a manifest entry ({line[:80]!r}); the manifest is "
-                                   "damaged, and skipping the line would silently drop a committed chunk") from None
+                entry = _parse_entry(raw)
+            except (ValueError, TypeError):  # bad JSON, bad UTF-8, missing or unknown fields
+                raise FactoryError(f"{path}:{lineno}: not a manifest entry ({raw[:80]!r}); the manifest is damaged, "
+                                   "and skipping the line would silently drop a committed chunk") from None
+            self._pos.advance(raw + b"\n")
             yield f"{path}:{lineno}", entry
 
     def committed(self) -> set[str]:
-        return set(self.entries())
+        return set(self._state())
 
     def commit(self, chunk: str, iteration: int, domain: str, tables: dict[str, pa.Table]) -> ChunkEntry:
         """Write every table of a chunk, then commit it with one manifest line."""
-        if chunk in self.entries():
+        if chunk in self._state():
             raise FactoryError(f"chunk {chunk} is already committed in {self.run_dir}")
         files, rows = {}, {}
         for name, table in tables.items():
@@ -192,7 +196,7 @@ class RunStore:
             files[name], rows[name] = str(rel), table.num_rows
         entry = ChunkEntry(chunk, iteration, domain, files, rows, now_ms())
         self._append_manifest(entry)
-        self.entries()[chunk] = entry
+        self._state()[chunk] = None
         self._live.apply(entry, str(self.run_dir / MANIFEST))
         if self.compact_threshold:
             from factory.store.compaction import compact_chunks_of
@@ -202,22 +206,46 @@ class RunStore:
 
     def record_merge(self, entry: MergeEntry) -> None:
         """The commit point of a compaction (the caller holds the writer lock)."""
-        self.entries()
+        self._state()
         self._live.check(entry, f"merge of {entry.file}")  # before it is made durable
         self._append_manifest(entry)
         self._live.apply(entry, f"merge of {entry.file}")
 
+    def forget_replaced(self, rel: str) -> None:
+        """A replaced file is deleted: the next checkpoint need not list it."""
+        self._live.replaced.discard(rel)
+
+    def write_checkpoint(self) -> bool:
+        """Record the state so the next open replays only later lines (under the writer lock).
+        Skipped, returning False, unless the state covers the whole manifest as it is on disk."""
+        self._state()
+        if not (self.run_dir / MANIFEST).exists() or self._manifest_size() != self._pos.bytes:
+            return False
+        if self._checkpointed != self._pos.bytes:
+            checkpoint.write(self.run_dir, self._pos, list(self._chunks or ()), self._live.tables,
+                             self._live.replaced)
+            self._checkpointed = self._pos.bytes
+        return True
+
     def _append_manifest(self, entry: ChunkEntry | MergeEntry) -> None:
+        self._state()
         path = self.run_dir / MANIFEST
-        line = json.dumps(entry.__dict__, sort_keys=True) + "\n"
+        line = (json.dumps(entry.__dict__, sort_keys=True) + "\n").encode("utf-8")
         # Cut a torn last line (a crash mid-append: never committed) before appending, or the
         # next line would be glued onto it.
         if path.exists() and path.stat().st_size and not _ends_with_newline(path):
             _cut_torn_tail(path)
-        with open(path, "a", encoding="utf-8") as fh:
+        with open(path, "ab") as fh:
             fh.write(line)
             fh.flush()
             os.fsync(fh.fileno())
+        self._pos.advance(line)
+
+    def _manifest_size(self) -> int:
+        try:
+            return (self.run_dir / MANIFEST).stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def partition(self, table: str, iteration: int, domain: str) -> Path:
         return Path(table) / f"run={self.run_id}" / f"iteration={iteration}" / f"domain={domain}"
@@ -239,10 +267,7 @@ class RunStore:
                 raise FactoryError(f"run {self.run_id} in {self.run_dir} was made with a different config "
                                    "(its outputs would mix); choose a new run_id or delete the run dir")
             return
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(info, indent=2, sort_keys=True))
-        os.replace(tmp, path)
-        fsync_dir(self.run_dir)
+        write_text(path, json.dumps(info, indent=2, sort_keys=True))
 
     @property
     def holds_lock(self) -> bool:
@@ -275,6 +300,8 @@ class RunStore:
             fh.write(str(os.getpid()))
             fh.flush()
             self._lock_depth = 1
+            if self._chunks is not None and self._manifest_size() != self._pos.bytes:
+                self._chunks = None  # another writer committed since this state was read: reread
             try:
                 yield
             finally:

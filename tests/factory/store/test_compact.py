@@ -7,6 +7,7 @@ import os
 import pyarrow.parquet as pq
 import pytest
 
+from factory import atomic
 from factory.config import load_config
 from factory.errors import FactoryError
 from factory.query import STATS_SQL, SUMMARY_SQL, connect
@@ -108,7 +109,7 @@ def crash_before_rename(monkeypatch):
             raise Crash
         real(src, dst)
 
-    monkeypatch.setattr(compact_module.os, "replace", replace)
+    monkeypatch.setattr(atomic.os, "replace", replace)  # the merged file's rename
 
 
 def crash_before_manifest_line(monkeypatch):
