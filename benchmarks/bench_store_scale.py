@@ -111,19 +111,20 @@ def write_run(run_dir: Path, rows: int, n: int, chunk_size: int) -> dict:
             "files_after": files, "bytes": sum(p.stat().st_size for p in run_dir.rglob("*.parquet"))}
 
 
+CONSOLIDATED = "consolidated-v2"  # marker: one/ holds the factory views' columns (schema 2)
+
+
 def consolidate(run_dir: Path, one_dir: Path) -> float:
-    import duckdb
+    """Copy each factory view (current schema's columns, older shards' defaults filled in) into
+    one file per table, so both sides read the same logical rows."""
+    from factory.query import connect
 
-    from factory.store import RunStore
-
-    store = RunStore(run_dir)
     one_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    con = duckdb.connect()
+    con = connect(run_dir)
     for table in ("problems", "candidates", "verdicts"):
-        files = ", ".join(f"'{p}'" for p in store.committed_files(table))
-        con.execute(f"COPY (SELECT * FROM read_parquet([{files}])) TO '{one_dir / table}.parquet' "
-                    "(FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{one_dir / table}.parquet' (FORMAT parquet, COMPRESSION zstd)")
+    (one_dir / CONSOLIDATED).touch()
     return time.perf_counter() - t0
 
 
@@ -139,8 +140,7 @@ def child(side: str, path: str, sql: str, view: str) -> None:
     else:  # plain DuckDB, the same views (the samples view's text comes from the parent)
         con = duckdb.connect()
         for table in ("problems", "candidates", "verdicts"):
-            legacy = ", CAST(NULL AS VARCHAR) AS legacy_extracted_answer" if table == "candidates" else ""
-            con.execute(f"CREATE VIEW {table} AS SELECT *{legacy} FROM read_parquet('{path}/{table}.parquet')")
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}/{table}.parquet')")
         con.execute(view)
     t1 = time.perf_counter()
     rows = con.execute(sql).fetchall()
@@ -222,6 +222,7 @@ def main() -> None:
         meta: dict = {"rows": args.rows, "chunk_size": args.chunk_size, "n": args.n}
         if not (run_dir / "manifest.jsonl").exists():
             meta.update(write_run(run_dir, args.rows, args.n, args.chunk_size))
+        if not (one_dir / CONSOLIDATED).exists():
             meta["consolidate_s"] = consolidate(run_dir, one_dir)
         report(bench_queries(run_dir, one_dir, args.repeats), meta)
 
