@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from factory.cli_common import clean_errors, err, out, run_overrides
+from factory.cli_common import clean_errors, err, interrupted_says, out, run_overrides
 from factory.cli_common import table as _table
 from factory.errors import FactoryError
 
@@ -42,24 +43,31 @@ def run(config: Path = typer.Argument(..., help="Run configuration (TOML), e.g. 
     from factory.config import load_config
     from pipelines.sample import run_sampling
 
-    cfg = load_config(config, run_overrides({"--run-id": run_id, "--output-dir": output_dir, "--backend": backend,
-                                             "--model": model, "--executor": executor}))
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[cands]} candidates"), TimeElapsedColumn(), console=err) as bar:
-        task = bar.add_task("problems", total=None, cands=0)
+    from factory.library_log import library_log
 
-        def started(total_chunks: int, skipped: int, todo_problems: int) -> None:
-            bar.update(task, total=todo_problems,
-                       description=f"{skipped}/{total_chunks} chunks already committed; problems")
+    flags = {"--run-id": run_id, "--output-dir": output_dir, "--backend": backend, "--model": model,
+             "--executor": executor}
+    cfg = load_config(config, run_overrides(flags))
+    resume = shlex.join(["factory", "run", str(config), *[x for f, v in flags.items() if v for x in (f, v)]])
+    with interrupted_says(cfg.run_dir, resume), library_log(cfg.run_dir / "logs" / "library.log") as routed:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.fields[cands]} candidates"), TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("problems", total=None, cands=0)
 
-        state = {"problems": 0, "cands": 0}
+            def started(total_chunks: int, skipped: int, todo_problems: int) -> None:
+                bar.update(task, total=todo_problems,
+                           description=f"{skipped}/{total_chunks} chunks already committed; problems")
 
-        def chunk_done(problems: int, candidates: int) -> None:
-            state["problems"] += problems
-            state["cands"] += candidates
-            bar.update(task, completed=state["problems"], cands=state["cands"])
+            state = {"problems": 0, "cands": 0}
 
-        report = run_sampling(cfg, on_chunk=chunk_done, on_start=started)
+            def chunk_done(problems: int, candidates: int) -> None:
+                state["problems"] += problems
+                state["cands"] += candidates
+                bar.update(task, completed=state["problems"], cands=state["cands"])
+
+            report = run_sampling(cfg, on_chunk=chunk_done, on_start=started)
+    if routed.records:
+        err.print(routed.summary(), highlight=False, soft_wrap=True)
     s = report.summary
     rows = [("run dir", report.run_dir), ("problems", s["problems"]), ("candidates", s["candidates"]),
             ("pass rate", f"{s['pass_rate']:.3f}"), ("pass@1", f"{s['pass_at_1']:.3f}"),
@@ -99,28 +107,24 @@ def star(config: Path = typer.Argument(..., help="TOML config with [run], [[sour
     out.print(f"report: factory report {heldout}")
 
 
-def _default_run(run_dir: Optional[Path]) -> Path:
-    from factory.query import latest_run
-
-    return run_dir if run_dir is not None else latest_run()
-
-
 @app.command()
 @clean_errors
 def query(sql: str = typer.Argument(..., help="SQL over views problems, candidates, verdicts, samples."),
           run_dir: Optional[Path] = typer.Option(None, "--run", "-r",
-                                                 help="Run dir, or a folder of runs (default: newest under runs/)."),
+                                                 help="Run dir, or a folder of runs (default: every run under runs/)."),
           fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
           ) -> None:
-    """Run DuckDB SQL over a run's committed shards.
+    """Run DuckDB SQL over the committed shards of a run, or of every run in a folder.
 
-    Example: factory query "SELECT reason, count(*) FROM verdicts GROUP BY reason"
+    Says on stderr which runs it reads. Example: factory query "SELECT reason, count(*) FROM verdicts GROUP BY reason"
     """
-    from factory.query import run_query
+    from factory.query import DEFAULT_ROOT, describe_runs, find_runs, run_query
 
     if fmt not in ("table", "csv", "json"):
         raise FactoryError(f"--format must be table, csv or json, not {fmt!r}")
-    columns, rows = run_query(_default_run(run_dir), sql)
+    path = run_dir if run_dir is not None else DEFAULT_ROOT
+    err.print(describe_runs(find_runs(path)), highlight=False, soft_wrap=True)
+    columns, rows = run_query(path, sql)
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)
@@ -149,9 +153,10 @@ def compact(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of ru
 @app.command()
 @clean_errors
 def stats(run_dir: Path = typer.Argument(..., help="Run dir (or a folder of runs).")) -> None:
-    """Counts by domain, iteration, verdict reason and source."""
-    from factory.query import STATS_SQL, run_query
+    """Counts per run by domain, iteration, verdict reason and source."""
+    from factory.query import STATS_SQL, describe_runs, find_runs, run_query
 
+    err.print(describe_runs(find_runs(run_dir)), highlight=False, soft_wrap=True)
     for title, sql in STATS_SQL.items():
         columns, rows = run_query(run_dir, sql)
         out.print(_table(title, columns, rows))

@@ -5,7 +5,9 @@ table helper. Its own module so `cluster/cli.py` can use them without importing 
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
 
 import typer
 from rich.console import Console
@@ -18,7 +20,9 @@ err = Console(stderr=True)
 
 
 def clean_errors(fn: Callable) -> Callable:
-    """FactoryError → `error: <message>` on stderr and exit code 1, no traceback."""
+    """FactoryError → `error: <message>` on stderr and exit code 1; an OSError (disk full, a
+    read-only output dir) → the same one line naming the file; Ctrl-C → one line and exit 130.
+    No traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -27,8 +31,39 @@ def clean_errors(fn: Callable) -> Callable:
         except FactoryError as exc:
             err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
+        except OSError as exc:
+            err.print(f"[bold red]error:[/] {os_error_line(exc)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: committed work is kept; rerun the same command to resume", highlight=False)
+            raise typer.Exit(130) from None
 
     return wrapper
+
+
+def os_error_line(exc: OSError) -> str:
+    """`[Errno 28] No space left on device: 'runs/x/...'` → 'runs/x/...: No space left on device'."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
+@contextmanager
+def interrupted_says(run_dir: Path, resume: str) -> Iterator[None]:
+    """On Ctrl-C: what the run has committed and the command that resumes it, then exit 130."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from factory.store import MANIFEST, RunStore
+
+        store = RunStore(run_dir)
+        if (run_dir / MANIFEST).exists():
+            rows = {t: sum(files.values()) for t, files in store.live().tables.items()}
+            held = (f"{len(store.committed())} chunks committed ({rows.get('problems', 0)} problems, "
+                    f"{rows.get('candidates', 0)} candidates) in {run_dir}")
+        else:
+            held = f"nothing committed yet in {run_dir}"
+        err.print(f"interrupted: {held}; resume with: {resume}", highlight=False, soft_wrap=True)
+        raise typer.Exit(130) from None
 
 
 # `factory run`'s override options: flag → config key. `factory submit` passes the same ones on.

@@ -68,11 +68,16 @@ def find_runs(path: str | Path) -> list[RunStore]:
     return [RunStore(r) for r in runs]
 
 
-def latest_run(root: str | Path = "runs") -> Path:
-    runs = sorted(Path(root).glob(f"*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
-    if not runs:
-        raise FactoryError(f"no runs under {root}/; pass --run RUN_DIR")
-    return runs[-1].parent
+DEFAULT_ROOT = Path("runs")
+
+
+def describe_runs(stores: list[RunStore], limit: int = 8) -> str:
+    """Which runs a query reads, each with its committed chunks (an empty one says so: after a
+    failed start a run dir can exist with nothing in it)."""
+    names = [f"{s.run_dir} ({n} chunks)" if (n := len(s.committed())) else f"{s.run_dir} (empty)"
+             for s in stores[:limit]]
+    more = f", and {len(stores) - limit} more" if len(stores) > limit else ""
+    return f"reading {len(stores)} run{'s' if len(stores) != 1 else ''}: " + ", ".join(names) + more
 
 
 # The Hive keys of the layout (`RunStore.partition`), typed as the schema's columns of the same
@@ -207,16 +212,19 @@ SELECT
   (SELECT coalesce(sum(completion_tokens), 0) FROM samples) AS completion_tokens
 """
 
+# Grouped by run first: a folder of runs would otherwise count problems distinct across runs
+# (a problem many runs sampled counts once) beside candidates summed over them.
 STATS_SQL = {
-    "by domain / iteration": """
-        SELECT domain, iteration, count(DISTINCT problem_id) AS problems, count(*) AS candidates,
+    "by run / domain / iteration": """
+        SELECT run_id, domain, iteration, count(DISTINCT problem_id) AS problems, count(*) AS candidates,
                sum(passed::INT) AS passed, round(avg(passed::INT), 4) AS pass_rate
         FROM samples GROUP BY ALL ORDER BY ALL""",
     "by verdict reason": """
-        SELECT domain, iteration, reason, count(*) AS candidates
-        FROM samples GROUP BY ALL ORDER BY domain, iteration, candidates DESC""",
+        SELECT run_id, domain, iteration, reason, count(*) AS candidates
+        FROM samples GROUP BY ALL ORDER BY run_id, domain, iteration, candidates DESC""",
     "by source": """
-        SELECT source, count(DISTINCT problem_id) AS problems, round(avg(passed::INT), 4) AS pass_rate
+        SELECT run_id, source, count(DISTINCT problem_id) AS problems, count(*) AS candidates,
+               round(avg(passed::INT), 4) AS pass_rate
         FROM samples GROUP BY ALL ORDER BY ALL""",
 }
 

@@ -31,10 +31,10 @@ def test_run_query_stats_round_trip(scripted_config):
     q = runner.invoke(app, ["query", "--run", str(run_dir), "-f", "json",
                             "SELECT reason, count(*) AS n FROM samples GROUP BY reason ORDER BY reason"])
     assert q.exit_code == 0, q.output
-    assert [json.loads(line) for line in q.output.splitlines()] == [
+    assert [json.loads(line) for line in q.stdout.splitlines()] == [
         {"reason": "correct", "n": 6}, {"reason": "wrong_answer", "n": 6}]
     csv_out = runner.invoke(app, ["query", "-r", str(run_dir), "-f", "csv", "SELECT count(*) AS n FROM problems"])
-    assert csv_out.output.splitlines() == ["n", "6"]
+    assert csv_out.stdout.splitlines() == ["n", "6"]  # which run it read goes to stderr
     stats = runner.invoke(app, ["stats", str(run_dir)])
     assert stats.exit_code == 0 and "wrong_answer" in stats.output and "procedural_math" in stats.output
 
