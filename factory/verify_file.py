@@ -12,7 +12,8 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from factory.errors import FactoryError
 from schemas import DOMAINS, Problem
-from verifiers import VERIFIERS, Outcome
+from factory.config import VerificationSection
+from factory.verification import grade, make_verifier
 
 WINDOW = 256
 REQUIRED = {"math": ("reference", "candidate"), "code": ("candidate", "tests"), "lean": ("statement", "candidate")}
@@ -87,17 +88,14 @@ def _verify_window(window, verifiers: dict[str, Any], timeout_s: float, stderr: 
     for domain, items in by_domain.items():
         try:
             if domain not in verifiers:
-                verifiers[domain] = VERIFIERS.get(domain)(timeout_s=timeout_s)
+                verifiers[domain] = make_verifier(VerificationSection(timeout_s=timeout_s), domain)
         except FactoryError as exc:
             for slot, rid, _, _ in items:
                 print(f"bad_input: line {window[slot][0]}: {exc}", file=stderr)
                 results[slot] = _bad(rid, f"no verifier for domain {domain!r} yet")
             continue
-        verifier = verifiers[domain]
-        pairs = [(p, t) for _, _, p, t in items]
-        outcomes: list[Outcome] = (verifier.verify_batch(pairs) if hasattr(verifier, "verify_batch")
-                                   else [verifier.verify(p, t) for p, t in pairs])
-        for (slot, rid, _, _), out in zip(items, outcomes):
+        graded = grade(verifiers[domain], [(p, t) for _, _, p, t in items])  # the pipeline's path
+        for (slot, rid, _, _), (out, _ms) in zip(items, graded):
             results[slot] = {"id": rid, "passed": out.passed, "score": out.score, "reason": out.reason,
                              "extracted": out.extracted, "details": out.details}
     yield from (r for r in results if r is not None)
@@ -128,7 +126,7 @@ def judge_report(input_path: str | Path, judge: Any, timeout_s: float = 5.0) -> 
     src = Path(input_path)
     if not src.is_file():
         raise FactoryError(f"input file not found: {src}")
-    rule_v, labels, rule, judged, skipped, inconsistent = MathVerifier(timeout_s=timeout_s), [], [], [], 0, 0
+    rule_v, labels, rule, items, skipped = MathVerifier(timeout_s=timeout_s), [], [], [], 0
     try:
         with src.open(encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, 1):
@@ -138,13 +136,15 @@ def judge_report(input_path: str | Path, judge: Any, timeout_s: float = 5.0) -> 
                     continue
                 problem, text, label = record
                 r = rule_v.verify(problem, text)
-                j = judge.verify(problem, text, extracted=r.extracted)
                 labels.append(label)
                 rule.append(r.passed)
-                judged.append(j.passed)
-                inconsistent += "inconsistent" in j.details
+                items.append((problem, text, r.extracted))
     finally:
         rule_v.close()
+    outcomes = (judge.verify_batch(items) if hasattr(judge, "verify_batch")
+                else [judge.verify(p, t, extracted=e) for p, t, e in items])
+    judged = [o.passed for o in outcomes]
+    inconsistent = sum("inconsistent" in o.details for o in outcomes)
     if not labels:
         raise FactoryError(f"{src}: no labelled lines ({{reference, candidate, label}} per line)")
     n = len(labels)

@@ -25,6 +25,7 @@ from typing import Callable, Protocol
 class Scalar:
     latex: str
     name: str = ""  # `x` in `x = 3`
+    approx: str = ""  # `0.707` in `\frac{\sqrt2}{2} \approx 0.707`: matches only a reference that is that decimal
 
 
 @dataclass(frozen=True)
@@ -86,24 +87,41 @@ class Unparsable(ValueError):
 
 # ---- cleaning ---------------------------------------------------------------------------------
 
-_SPACES = re.compile(r"(?<!\\)\\(?:[,;: ]|q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z])|~")
+_SPACES = re.compile(r"(?<!\\)\\(?:[,;: ]|(?:q?quad|displaystyle|textstyle|left|right|big|Big|bigg|Bigg)(?![a-zA-Z]))|~")
 _GROUP_SPACE = re.compile(r"(?<=\d)(?:\\[,!]|\{,\}|\\ |~| )(?=\d{3}(?!\d))")  # 10\,000, 11,\!111, 1{,}000
-_DECOR = re.compile(r"\\%|%|\\\$|\$|\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|°|\\degree(?![a-zA-Z])")
+_DECOR = re.compile(r"\\%|%|\\\$|\$")
+_DEGREE = r"(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree(?![a-zA-Z]))"
+_TRIG_DEGREES = re.compile(r"(\\(?:sin|cos|tan|cot|sec|csc))\s*\(?\s*(-?\d+(?:\.\d+)?)\s*" + _DEGREE + r"\s*\)?")
+_TRAILING_DEGREES = re.compile(r"\s*" + _DEGREE + r"\s*$")
 # TeX's one-token arguments: \frac12, \frac{\pi}2, \sqrt2, \sqrt x
 _FRAC_DIGITS = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])")
 _FRAC_HEAD_DIGIT = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*(?=\{)")
 _FRAC_TAIL_DIGIT = re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9a-zA-Z])")
 _SQRT_BARE = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
 # "for k ∈ ℤ", ", where k is an integer": the parameter of a family of solutions, not a value
-_FAMILY_PARAMETER = re.compile(r"[,;]?\s*(?:\\text\{\s*(?:for|where)(?: all)?\s*\}|\b(?:for|where)(?: all)?\b)?\s*"
-                               r"(?:\\text\{\s*)?\b[kn]\s*(?:\\in\s*\\mathbb\s*\{?Z\}?|\\in\s*ℤ|\}?\s*is an integer\}?"
-                               r"|\\text\{\s*is an integer\s*\})\s*$")
+_FAMILY_PARAMETER = re.compile(r"[,;]? ?(?:\\text\{ ?(?:for|where)(?: all)? ?\}|\b(?:for|where)(?: all)?\b)? ?"
+                               r"(?:\\text\{ ?)?\b[kn] ?(?:\\in ?\\mathbb ?\{?Z\}?|\\in ?ℤ|\}? ?is an integer\}?"
+                               r"|\\text\{ ?is an integer ?\})$")
+_ANSWER_PREFIX = re.compile(r"^(?:\\text\{\s*)?(?:final\s+)?answer\s*:\s*\}?\s*", re.IGNORECASE)
 _FONT = re.compile(r"\\(?:text|textbf|textit|textrm|mathrm|mathbf|mathit|textnormal|mbox|operatorname|boldsymbol)\s*\{([^{}]*)\}")
+
+
+_UNICODE = {"\u2212": "-", "∞": "\\infty ", "π": "\\pi ", "×": "\\times ", "÷": "\\div ", "·": "\\cdot ",
+            "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne "}
+_ROOT_SIGN = re.compile(r"√\s*(\{[^{}]*\}|\([^()]*\)|\d+(?:\.\d+)?|[A-Za-z])")
+
+
+def _unicode_math(s: str) -> str:
+    """√2, 3√2, (-∞, 3), 2π: Unicode math symbols as LaTeX (look-alike letters are refused elsewhere)."""
+    for char, latex in _UNICODE.items():
+        s = s.replace(char, latex)
+    return _ROOT_SIGN.sub(lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", s)
 
 
 def clean(answer: str) -> str:
     """Form-only rewrites that never change a value."""
-    s = answer.replace("\u2212", "-").replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = _unicode_math(re.sub(r"\s+", " ", answer))  # one space per run first: no regex below backtracks on runs
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
     s = s.replace("\\lbrace", "\\{").replace("\\rbrace", "\\}").replace("\\langle", "⟨").replace("\\rangle", "⟩")
     s = s.replace("\\lvert", "|").replace("\\rvert", "|").replace("\\vert", "|").replace("\\mid", "|")
     s = s.replace("\\leqslant", "\\le").replace("\\geqslant", "\\ge").replace("\\!", "")
@@ -114,12 +132,15 @@ def clean(answer: str) -> str:
     s = _SQRT_BARE.sub(r"\\sqrt{\1}", s)
     while (inner := re.fullmatch(r"\s*\\(?:boxed|fbox)\s*\{(.*)\}\s*", s, re.S)):
         s = inner.group(1)
-    s = _DECOR.sub("", _SPACES.sub(" ", s))
+    s = _TRIG_DEGREES.sub(r"\1(\2 \\cdot \\frac{\\pi}{180})", s)  # \cos 60^\circ is 1/2
+    s = _TRAILING_DEGREES.sub("", _DECOR.sub("", _SPACES.sub(" ", s)))
+    s = re.sub(r"\\math(?:rm|it)\s*\{\s*([ei])\s*\}", r"\1", s)  # \mathrm{i}, \mathrm{e}: constants, not units
     s = re.sub(r"(?<![\\a-zA-Z])\\(?=\d)", "", s)  # \15: a currency sign that lost its $
     s = _FAMILY_PARAMETER.sub("", s)
     s = re.sub(r"\s+", " ", s).strip().rstrip(".").strip()
     whole = _FONT.fullmatch(s)  # \text{A, D}: the whole answer wrapped as text
-    return whole.group(1).strip() if whole else s
+    s = whole.group(1).strip() if whole else s
+    return _ANSWER_PREFIX.sub("", s)  # \text{Answer: } 5
 
 
 # ---- top-level scanning -------------------------------------------------------------------------
@@ -175,16 +196,18 @@ def _wrapped(s: str, opener: str, closer: str) -> str | None:
 _COMMA = re.compile(r",")
 _SEMI = re.compile(r";")
 _CUP = re.compile(r"\\cup(?![a-zA-Z])|∪|(?<=[\])])\s*U\s*(?=[(\[])")
-_OR = re.compile(r"\\text\{\s*(?:or|and)\s*\}|\b(?:or|and)\b|\\(?:lor|vee|wedge|land)(?![a-zA-Z])")
+_OR = re.compile(r"\\text\{\s*or\s*\}|\bor\b|\\(?:lor|vee)(?![a-zA-Z])")
+_AND = re.compile(r"\\text\{\s*and\s*\}|\band\b|\\(?:land|wedge)(?![a-zA-Z])")
 _PM = re.compile(r"\\pm(?![a-zA-Z])|±|\\mp(?![a-zA-Z])|∓")
 _REL = re.compile(r"\\(?:leq|geq|le|ge|lt|gt|neq|ne)(?![a-zA-Z])|≤|≥|≠|<|>|(?<![<>!:\\])=|\\approx(?![a-zA-Z])|≈|\\in(?![a-zA-Z])")
 _REL_NAMES = {"\\leq": "<=", "\\le": "<=", "≤": "<=", "\\geq": ">=", "\\ge": ">=", "≥": ">=", "\\lt": "<",
               "<": "<", "\\gt": ">", ">": ">", "\\neq": "!=", "\\ne": "!=", "≠": "!=", "=": "=",
               "\\approx": "~", "≈": "~", "\\in": "in"}
-_GROUPED_NUMBER = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_GROUPED_NUMBER = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _LONE_SYMBOL = re.compile(r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|varphi|psi|omega|rho|sigma|tau)"
-                          r"|[A-Za-z]\w*\([^()=<>]*\)")  # f(x), I(6,3), E(2020, 1993): a named value
-_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)
+                          r"|(?!(?:sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt|arcsin|arccos|arctan|sinh|cosh|tanh|lcm|gcd|max|min)\()"
+                          r"[A-Za-z]\w*\([^()=<>]*\)")  # f(x), I(6,3), E(2020, 1993): a named value; log(100) is not
+_MATRIX = re.compile(r"\\begin\{([pbB]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)  # vmatrix: a determinant
 _WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
 _UNIT = re.compile(r"(?:\s+|(?=\\))(?:\\(?:text|mathrm|mbox|textnormal)\s*\{\s*([A-Za-z][A-Za-z ./]*?)\s*\}|([A-Za-z]{2,}(?:[ /][A-Za-z]+)*\.?))"
                    r"(?:\s*\^\s*\{?-?\d\}?)?$")
@@ -217,14 +240,26 @@ def _union(s: str, depth: int) -> Answer | None:
 
 
 def _alternatives(s: str, depth: int) -> Answer | None:
-    """`x < -1 or x > 2` is a union of sets; `x = 2 or x = 3` is a list of alternatives."""
-    parts = split_top(s, _OR)
-    if len(parts) == 1:
-        return None
-    items = tuple(parse(p.strip(" ,"), depth + 1) for p in _nonempty([p.strip(" ,") for p in parts]))
-    if all(isinstance(i, (Interval, Union)) for i in items):
-        return Union(items)
-    return Values(items, "or")
+    """`x < -1 or x > 2` is a union of sets; `x = 2 or x = 3` is a list of alternatives;
+    `x > 1 and x < 3` is the interval both bound (an intersection, never a union)."""
+    for joiner, pattern in (("or", _OR), ("and", _AND)):
+        parts = split_top(s, pattern)
+        if len(parts) == 1:
+            continue
+        items = tuple(parse(p.strip(" ,"), depth + 1) for p in _nonempty([p.strip(" ,") for p in parts]))
+        if all(isinstance(i, (Interval, Union)) for i in items):
+            return Union(items) if joiner == "or" else _intersection(items)
+        return Values(items, "or")
+    return None
+
+
+def _intersection(items: tuple[Answer, ...]) -> Interval:
+    """Half-bounded intervals of one variable, one bounding each side: x > 1 and x <= 3."""
+    lows = [i for i in items if isinstance(i, Interval) and i.hi == "\\infty" and i.lo != "-\\infty"]
+    highs = [i for i in items if isinstance(i, Interval) and i.lo == "-\\infty" and i.hi != "\\infty"]
+    if len(items) != 2 or len(lows) != 1 or len(highs) != 1:
+        raise Unparsable("an intersection other than one lower and one upper bound")
+    return Interval(lows[0].lo, highs[0].hi, lows[0].lo_closed, highs[0].hi_closed)
 
 
 def _pm_values(s: str, depth: int) -> Answer | None:
@@ -257,12 +292,14 @@ def _relation(s: str, depth: int) -> Answer | None:
     depths = _depths(s)
     ops = [_REL_NAMES[m.group(0)] for m in _REL.finditer(s) if depths[m.start()] == 0]
     _nonempty(sides)
-    # An approximation after an exact value is commentary: `\frac{\sqrt2}{2} \approx 0.707`.
-    while ops and ops[-1] == "~":
+    # A decimal approximation after an exact value is commentary: `\frac{\sqrt2}{2} \approx 0.707`.
+    approx = ""
+    if ops and ops[-1] == "~" and re.fullmatch(r"-?\d*\.\d+", sides[-1]):
         ops.pop()
-        sides.pop()
+        approx = sides.pop()
     if not ops:
-        return parse(sides[0], depth + 1)
+        value = parse(sides[0], depth + 1)
+        return Scalar(value.latex, value.name, approx) if isinstance(value, Scalar) else value
     if "~" in ops:
         raise Unparsable("an approximation inside a chain")
     if ops == ["in"]:
@@ -360,18 +397,13 @@ def _matrix(body: str) -> Matrix:
     return Matrix(cells)
 
 
-_PROSE = re.compile(r"[A-Za-z0-9 .,'$:;!?()-]*[A-Za-z]{3,}[A-Za-z0-9 .,'$:;!?()-]*")
-_NEGATION = re.compile(r"\b(?:not|no|never|none|cannot|isn't|aren't|wasn't|without|except|neither|nor)\b", re.I)
-_PROSE_NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.\d+)?(?![\w])")
-
-
 def _leaf(s: str) -> Answer:
+    # A sentence around a number is not a value ("at least 7", "7 squared", "12 is not right"):
+    # only unit words after it are dropped (_strip_units), never words that change it.
     s = _strip_units(s)
     words = _FONT.sub(r"\1", s).strip()
-    if _PROSE.fullmatch(words) and not _NEGATION.search(words):  # "Verna received $7.00 in change": text around one number is ignored
-        numbers = _PROSE_NUMBER.findall(words)
-        if len(numbers) == 1:
-            return _leaf(numbers[0].rstrip(".,"))
+    if re.search(r"\d\s+\d", s) and not _GROUPED_NUMBER.fullmatch(s):
+        raise Unparsable("digits separated by spaces")  # `1 2` is not 12
     if _WORDS.fullmatch(words) and re.search(r"[A-Za-z]{2,}", words) and not _is_math_word(words):
         return Text(re.sub(r"[\s-]+", " ", words.lower()).strip())
     if _GROUPED_NUMBER.fullmatch(s):
@@ -386,15 +418,29 @@ def _is_math_word(words: str) -> bool:
     return bool(re.search(r"\\", words)) or bool(_MATH_WORDS.match(words))
 
 
+# Words that change a value, or say something about it, are never units.
+_NOT_UNITS = re.compile(r"\b(?:not|no|is|are|was|isn't|wrong|incorrect|false|true|rejected|invalid|approx\w*|about|"
+                        r"squared|cubed|thousands?|millions?|billions?|trillions?|hundreds?|dozens?|times|factorial|"
+                        r"percent|root|of|over|plus|minus|negative|positive|less|more|least|most|than|at|or|and|"
+                        r"pi|e|i|sin|cos|tan|log|ln|exp|sqrt|mod|modulo|base|power|to|the|if|only|either|neither)\b",
+                        re.IGNORECASE)
+_COMPOUND_UNIT = re.compile(r"(?:\s*(?:/|\\cdot)?\s*\\(?:text|mathrm|mbox|textnormal)\s*\{\s*[A-Za-z][A-Za-z .]*\}"
+                            r"(?:\s*\^\s*\{?-?\d\}?)?)+$")
+
+
 def _strip_units(s: str) -> str:
-    """`5 \\text{ cm}^2`, `12 apples`, `3 m`: units after a number are not converted, only dropped."""
+    """`5 \\text{ cm}^2`, `12 apples`, `3 m`, `5 \\text{ m}/\\text{s}`: units after a value are not
+    converted, only dropped; words that change or comment on the value are not units."""
     for _ in range(3):
-        m = _UNIT.search(s) or _SINGLE_LETTER_UNITS.search(s)
+        m = _COMPOUND_UNIT.search(s) or _UNIT.search(s) or _SINGLE_LETTER_UNITS.search(s)
         if not m:
             break
         head, unit = s[:m.start()].strip(), m.group(0).strip()
-        wrapped = unit.startswith("\\")  # \text{ square inches}: clearly not a variable
-        if not head or _MATH_WORDS.match(unit) or not (wrapped or _NUMBERISH.fullmatch(head.lstrip("\\$"))):
+        wrapped = unit.startswith(("\\", "/"))  # \text{ square inches}: clearly not a variable
+        words = _FONT.sub(r"\1", unit)
+        if (not head or _NOT_UNITS.search(words) or (wrapped and len(re.sub(r"[^A-Za-z]", "", words)) < 2
+                                                     and not _SINGLE_LETTER_UNITS.search("1 " + words.strip()))
+                or not (wrapped or _NUMBERISH.fullmatch(head.lstrip("\\$")))):
             break
         s = head
     return s
@@ -438,7 +484,12 @@ def equivalent(gold: Answer, cand: Answer, leaves: Leaves) -> bool:
 
 @rule(Scalar, Scalar)
 def _scalars(g: Scalar, c: Scalar, leaves: Leaves) -> bool:
-    return leaves.scalars_equal(g.latex, c.latex)
+    if g.name and c.name and _name(g) != _name(c):
+        return False  # x = 2 is not y = 2
+    if leaves.scalars_equal(g.latex, c.latex):
+        return True
+    # GRADING: a rounded decimal counts only when the reference is that decimal.
+    return bool(c.approx) and bool(re.fullmatch(r"-?\d*\.\d+", g.latex)) and leaves.scalars_equal(g.latex, c.approx)
 
 
 @rule(Scalar, Equation)
@@ -511,15 +562,32 @@ def _matched(gold: tuple[Answer, ...], cand: tuple[Answer, ...], leaves: Leaves,
 def _unordered(g: Values | FiniteSet, c: Values | FiniteSet, leaves: Leaves) -> bool:
     if _is_system(g) and _is_system(c):  # f(n) = n, g(n) = 1: each value with its own name
         return _matched(g.items, c.items, leaves, by_name=True)
+    if _is_system(g) or _is_system(c):  # x=3, y=4 against a bare list: in the names' order
+        return _in_order(_by_name(g), _by_name(c), leaves)
     if _matched(g.items, c.items, leaves):
         return True
-    flat_g, flat_c = _flat(g.items), _flat(c.items)
-    # One side lists its values flat, the other grouped into sets: compare the values.
-    return (flat_g != g.items) != (flat_c != c.items) and _matched(flat_g, flat_c, leaves)
+    # A reference that lost its grouping (a flat list) against values grouped in sets: compare
+    # the values. Never the other way: a grouped reference needs the grouping.
+    flat_c = _flat(c.items)
+    return _flat(g.items) == g.items and flat_c != c.items and _matched(g.items, flat_c, leaves)
+
+
+def _by_name(answer: Values | FiniteSet | Tuple) -> tuple[Answer, ...]:
+    """A system's values in alphabetical order of their names ((x, y), (f, g)); others as written."""
+    if isinstance(answer, (Values, FiniteSet)) and _is_system(answer):
+        return tuple(sorted(answer.items, key=_name))
+    return answer.items
+
+
+def _in_order(gold: tuple[Answer, ...], cand: tuple[Answer, ...], leaves: Leaves) -> bool:
+    strip = lambda a: Scalar(a.latex) if isinstance(a, Scalar) else a  # noqa: E731  (names compared already)
+    return len(gold) == len(cand) and all(equivalent(strip(a), strip(b), leaves) for a, b in zip(gold, cand))
 
 
 def _is_system(answer: Values | FiniteSet) -> bool:
-    return len(answer.items) > 1 and all(isinstance(i, Scalar) and i.name for i in answer.items)
+    """Values of several distinct names (x = 3, y = 4); `x = 2 or x = -2` is a list for one name."""
+    names = [_name(i) for i in answer.items]
+    return len(names) > 1 and all(names) and len(set(names)) == len(names)
 
 
 def _flat(items: tuple[Answer, ...]) -> tuple[Answer, ...]:
@@ -527,21 +595,21 @@ def _flat(items: tuple[Answer, ...]) -> tuple[Answer, ...]:
 
 
 def _name(answer: Answer) -> str:
-    return re.sub(r"\s+", "", answer.name) if isinstance(answer, Scalar) else ""
+    """The name a value is given; y and f(x) name the same thing (a graph y = f(x))."""
+    name = re.sub(r"\s+", "", answer.name) if isinstance(answer, Scalar) else ""
+    return "y" if re.fullmatch(r"[a-z]\(x\)", name) else name
 
 
 @rule(Values, Tuple)
 def _list_vs_tuple(g: Values, c: Tuple, leaves: Leaves) -> bool:
     """A bare list against a tuple of the same values: equal only in the same order, which is
-    right whether the list meant a set or a tuple."""
-    return g.joiner == "," and len(g.items) == len(c.items) and all(
-        equivalent(a, b, leaves) for a, b in zip(g.items, c.items))
+    right whether the list meant a set or a tuple; a system (x=3, y=4) in its names' order."""
+    return g.joiner == "," and _in_order(_by_name(g), c.items, leaves)
 
 
 @rule(Tuple, Values)
 def _tuple_vs_list(g: Tuple, c: Values, leaves: Leaves) -> bool:
-    return c.joiner == "," and len(g.items) == len(c.items) and all(
-        equivalent(a, b, leaves) for a, b in zip(g.items, c.items))
+    return c.joiner == "," and _in_order(g.items, _by_name(c), leaves)
 
 
 for _g in (Values, FiniteSet):

@@ -47,6 +47,13 @@ def _number(tok: str) -> Fraction:
     return Fraction(tok)
 
 
+def _check_size(a: Fraction, b: Fraction) -> None:
+    """A sum or product of two values is at most about as large as both together: refuse
+    before computing it (40 factors of 10^99999 would otherwise take tens of seconds)."""
+    if _digits(a) + _digits(b) > MAX_DIGITS:
+        raise TooLarge("value too large")
+
+
 def _digits(value: Fraction) -> float:
     n, d = abs(value.numerator), value.denominator
     return (math.log10(n) if n else 0) + math.log10(d)
@@ -69,7 +76,9 @@ class _Parser:
     def expr(self) -> Fraction:
         value = self.term()
         while self.peek() in ("+", "-"):
-            value = value + self.term() if self.take() == "+" else value - self.term()
+            op, rhs = self.take(), self.term()
+            _check_size(value, rhs)
+            value = value + rhs if op == "+" else value - rhs
         return value
 
     def term(self) -> Fraction:
@@ -78,6 +87,7 @@ class _Parser:
             op, rhs = self.take(), self.unary()
             if op == "/" and rhs == 0:
                 raise ValueError("division by zero")
+            _check_size(value, rhs)
             value = value * rhs if op == "*" else value / rhs
         return value
 
@@ -105,11 +115,15 @@ class _Parser:
         value = self.atom()
         while self.peek() == "!":
             self.take()
+            double = self.peek() == "!"  # 5!! is the double factorial 5·3·1, not (5!)!
+            if double:
+                self.take()
             if value.denominator != 1 or value < 0:
                 raise ValueError("factorial of a non-natural number")
             if value > MAX_FACTORIAL:
                 raise TooLarge("factorial too large")
-            value = Fraction(math.factorial(int(value)))
+            n = int(value)
+            value = Fraction(math.prod(range(n, 0, -2)) if double else math.factorial(n))
         return value
 
     def atom(self) -> Fraction:

@@ -111,16 +111,39 @@ class JudgeVerifier:
         return [parse_verdict(g.completions[0].text if g.completions else "", n, allowed)
                 for g, n in zip(generations, nonces)]
 
-    def _equivalence(self, problem: Problem, answer: str | None) -> Outcome:
-        if not answer:
-            return Outcome(False, "no_answer", details="judge: no final answer to compare")
+    def verify_batch(self, items: list[tuple[Problem, str, str | None]]) -> list[Outcome]:
+        """Equivalence verdicts for many (problem, text, extracted) at once: one generate call,
+        so a batching backend (vLLM) runs them together."""
+        if self.settings.mode != "equivalence":
+            return [self.verify(p, t, e) for p, t, e in items]
+        answers = [e if e is not None else _final_answer(t) for _, t, e in items]
+        asked = [(i, self._pair_prompts(p, a)) for i, ((p, _, _), a) in enumerate(zip(items, answers)) if a]
+        try:
+            flat = self._ask([q for _, (qs, _) in asked for q in qs], [n for _, (_, ns) in asked for n in ns],
+                             ("SAME", "DIFFERENT"))
+        except Exception as exc:
+            return [Outcome(False, "error", details=f"judge: {type(exc).__name__}: {exc}")] * len(items)
+        out = [Outcome(False, "no_answer", details="judge: no final answer to compare")] * len(items)
+        for k, (i, _) in enumerate(asked):
+            out[i] = self._decide(flat[2 * k:2 * k + 2], answers[i])
+        return out
+
+    def _pair_prompts(self, problem: Problem, answer: str) -> tuple[list[str], list[str]]:
         s = self.settings
         question = _defang(problem.prompt, s.max_problem_chars)
         ref, ans = _defang(problem.reference, s.max_answer_chars), _defang(answer, s.max_answer_chars)
         nonces = [secrets.token_hex(8), secrets.token_hex(8)]
         prompts = [EQUIVALENCE_PROMPT.format(problem=question, first=a, second=b, nonce=n)
                    for (a, b), n in zip(((ref, ans), (ans, ref)), nonces)]
-        words = self._ask(prompts, nonces, ("SAME", "DIFFERENT"))
+        return prompts, nonces
+
+    def _equivalence(self, problem: Problem, answer: str | None) -> Outcome:
+        if not answer:
+            return Outcome(False, "no_answer", details="judge: no final answer to compare")
+        prompts, nonces = self._pair_prompts(problem, answer)
+        return self._decide(self._ask(prompts, nonces, ("SAME", "DIFFERENT")), answer)
+
+    def _decide(self, words: list[str | None], answer: str) -> Outcome:
         if None in words:
             return Outcome(False, "error", details=f"judge gave no verdict in its tag ({words})", extracted=answer)
         if words[0] != words[1]:

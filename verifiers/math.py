@@ -26,13 +26,19 @@ MAX_TEXT_CHARS = 200_000
 MAX_ANSWER_CHARS = 1_000
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
+# A final-answer line. [ \t]* (not \s*) around the colon: two \s* runs backtrack quadratically
+# on a run of newlines.
 _FINAL_MARKERS = re.compile(
-    r"(?:final answer is|final answer\s*\**\s*:|the answer is|answer\s*\**\s*:)\s*:?\s*(.+)", re.IGNORECASE)
-# GSM8K's "#### 72"; a markdown heading ("#### Step 2", "#### 1. Setting up") is not an answer.
-_GSM8K_MARKER = re.compile(r"####[ \t]*(?!\d+[.)][ \t]+[A-Za-z])([-+$\\\d.][^\n]*)")
-_FINAL_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?\**[ \t]*Final Answer[ \t]*\**[ \t]*:?[ \t]*\**[ \t]*\n\s*(.+)",
+    r"(?:(?P<strong>final answer is|final answer[ \t]*\**[ \t]*:)|the answer is|answer[ \t]*\**[ \t]*:)[ \t]*:?[ \t]*(?P<rest>.+)",
+    re.IGNORECASE)
+# GSM8K's "#### 72" (a number, maybe lower-case unit words); a markdown heading ("#### Step 2",
+# "#### 1. Setting up", "#### 3 Cases", "#### 1 - Setup") is not an answer.
+_GSM8K_MARKER = re.compile(r"####[ \t]*(?P<rest>[-+]?\$?[ \t]*\d[\d,]*(?:\.\d+)?)(?:[ \t]+[a-z][a-z ]*)?[ \t]*$", re.M)
+_FINAL_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?\**[ \t]*Final Answer[ \t]*\**[ \t]*:?[ \t]*\**[ \t]*\n\s*(?P<rest>.+)",
                             re.M | re.IGNORECASE)
 _BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
+# After a weak marker ("the answer is"), this much more text means it was working, not the end.
+MAX_TEXT_AFTER_WEAK_MARKER = 400
 
 
 def _braced(text: str, start: int) -> str | None:
@@ -63,52 +69,104 @@ def boxed_answers(text: str) -> list[str | None]:
     return [inner for _, _, inner in _boxes(text)]
 
 
-_CONNECTOR = re.compile(r"^(?:[\s$,;/]|\\quad|\\text\{\s*(?:or|and)\s*\}|\bor\b|\band\b)*$")
+_CONNECTOR = re.compile(r"^(?:[\s$,;/()]|\\quad|\\text\{\s*(?:or|and)\s*\}|\bor\b|\band\b|\bperhaps\b|\bmaybe\b|"
+                        r"\bpossibly\b|\bequivalently\b|\balternatively\b|\bif\b)*$", re.IGNORECASE)
+_OR_AFTER = re.compile(r"^\W{0,3}\(?\s*or\b", re.IGNORECASE)
 
 
 def extract_answer(text: str) -> tuple[str | None, str]:
     """(answer, reason). Reason is '' on success, else no_answer or hedged."""
     boxes = _boxes(text)
     if boxes:
-        _, _, last = boxes[-1]
-        if last is None or not last.strip():
-            return None, "no_answer"
-        # Boxes joined only by "or", commas and the like are alternatives, not a correction.
-        if len(boxes) > 1:
-            (_, prev_end, prev), (last_start, _, _) = boxes[-2], boxes[-1]
-            if prev is not None and prev.strip() != last.strip() and _CONNECTOR.match(text[prev_end:last_start]):
-                return None, "hedged"
-        return last.strip(), ""
-    # The last final-answer marker in the text wins: a line, GSM8K's ####, or a heading.
-    found = [(m.start(), m.group(1)) for pattern in (_FINAL_MARKERS, _GSM8K_MARKER) for m in pattern.finditer(text)]
-    found += [(m.start(), _heading_answer(m.group(1))) for m in _FINAL_HEADING.finditer(text)]
+        return _boxed_answer(text, boxes)
+    found = _markers(text)
     if not found:
         return None, "no_answer"
-    answer = _final_line_answer(max(found)[1])
+    answer = _final_line_answer(found[-1][1])
     return (answer, "") if answer else (None, "no_answer")
 
 
+def _boxed_answer(text: str, boxes: list[tuple[int, int, str | None]]) -> tuple[str | None, str]:
+    """The last box, unless it is offered as one of several alternatives: an earlier, different
+    box joined to it only by "or", commas and the like (`\\boxed{13} or perhaps \\boxed{12}`,
+    `\\boxed{13}, \\boxed{12}, \\boxed{12}`), or "or ..." right after it. A later box after
+    working is a correction, and counts."""
+    last_start, last_end, last = boxes[-1]
+    if last is None or not last.strip():
+        return None, "no_answer"
+    if _OR_AFTER.match(text[last_end:last_end + 40]):
+        return None, "hedged"
+    gap_end = last_start
+    for start, end, inner in reversed(boxes[:-1]):
+        between = text[end:gap_end]
+        if not _CONNECTOR.match(between):
+            break
+        if inner is not None and inner.strip() != last.strip():
+            return None, "hedged"
+        gap_end = start  # an identical box: look further back
+    return last.strip(), ""
+
+
+_HYPOTHESIS = re.compile(r"\b(?:suppose|supposing|assume|assuming|if|guess|mistake|whether|might|could|would|not)\b[^.\n]{0,40}$",
+                         re.IGNORECASE)
+_CHANGE_OF_MIND = re.compile(r"\b(?:wait|however|but|actually|hmm|contradiction|mistake|wrong|incorrect|recheck|"
+                             r"re-evaluate|reconsider)\b", re.IGNORECASE)
+_TRUNCATED = re.compile(r"(?:[=+\-*/:(,^]|\\times|\\cdot|\\frac)\s*$")
+
+
+def _markers(text: str) -> list[tuple[int, str]]:
+    """(position, rest of line) of the final-answer markers that state an answer, in order.
+    Strong markers ("Final Answer:", "the final answer is", a heading, GSM8K's ####) win over
+    weak ones ("the answer is", "Answer:"), and a weak one inside the working does not count:
+    a hypothesis ("suppose the answer is 12"), one followed by more checking or a lot more
+    text, or one whose rest starts with a word ("the answer is determined by ...")."""
+    strong = [(m.start(), m.group("rest")) for m in _GSM8K_MARKER.finditer(text)]
+    strong += [(m.start(), _heading_answer(m.group("rest"))) for m in _FINAL_HEADING.finditer(text)]
+    weak = []
+    for m in _FINAL_MARKERS.finditer(text):
+        if m.group("strong"):
+            strong.append((m.start(), m.group("rest")))
+            continue
+        line_end = text.find("\n", m.end())
+        after = text[line_end:] if line_end >= 0 else ""
+        if (len(re.sub(r"\s+", "", after)) > MAX_TEXT_AFTER_WEAK_MARKER or _CHANGE_OF_MIND.search(after)
+                or (after.strip() and _TRUNCATED.search(text))
+                or _HYPOTHESIS.search(text[max(0, m.start() - 60):m.start()])
+                or re.match(r"[a-z]{3,}\b", m.group("rest").strip())):
+            continue
+        weak.append((m.start(), m.group("rest")))
+    return sorted(strong) or sorted(weak)
+
+
 def _heading_answer(line: str) -> str:
-    """The line under a "### Final Answer" heading: its bold value if it has one."""
+    """The line under a "### Final Answer" heading: its bold value when that ends the sentence
+    ("... is **6**."), else the line ("**13** or **12**" stays a hedge)."""
     bold = _BOLD.findall(line)
-    return bold[-1] if bold else line
+    if len(bold) == 1 and re.search(r"\*\*[^*]+\*\*\s*\.?\s*$", line):
+        return bold[0]
+    return line
 
 
-_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]")
+# A math span; \$ inside $...$ is an escaped dollar, not the end of the span.
+_MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\\$|[^$])+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]")
 _SIGN_OFF = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
+_MORE_VALUES = re.compile(r"\s*(?:,|\bor\b|\band\b)\s*(?:\$|\\\(|[-+]?\d)", re.IGNORECASE)
 
 
 def _final_line_answer(rest: str) -> str:
     """The value on a final-answer line. Minerva's "Final Answer: The final answer is $X$. I hope
     it is correct." nests a second marker and a sign-off; a math span is the answer when the line
-    starts with one, so a period inside it (3.5) or after it is not cut wrongly."""
+    starts with one, so a period inside it (3.5) or after it is not cut wrongly, unless more
+    values follow it ("$12$ or $13$", "$2$ and $-2$"): then the whole line is the answer."""
     line = rest.strip().splitlines()[0].strip() if rest.strip() else ""
     while (inner := _FINAL_MARKERS.search(line)):
-        line = inner.group(1).strip()
-    line = _SIGN_OFF.sub("", line.strip("* \t")).strip()
+        line = inner.group("rest").strip()
+    line = _SIGN_OFF.sub("", line.replace("**", "")).strip(" \t")
     span = _MATH_SPAN.match(line)
-    if span:
+    if span and not _MORE_VALUES.match(line[span.end():]):
         return next(g for g in span.groups() if g is not None).strip()
+    if span:
+        line = _MATH_SPAN.sub(lambda m: next(g for g in m.groups() if g is not None), line)
     return line.rstrip(".").strip("$ ").strip()
 
 
@@ -141,10 +199,17 @@ def _unwrapped_parens(answer: str) -> str:
     return answer
 
 
+_CHOICE_QUALIFIERS = re.compile(r"\b(?:or|and|not|no|nor|incorrect|wrong|false|except|maybe|perhaps|either|neither)\b"
+                                r"|\(\s*[A-Ea-e]\s*\)|(?<![\\A-Za-z])[A-E](?![A-Za-z])", re.IGNORECASE)
+
+
 def choice_letter(answer: str) -> str | None:
-    answer = _CHOICE_WRAPPERS.sub(r"\1", _CHOICE_WRAPPERS.sub(r"\1", clean(answer)))
-    m = _CHOICE.match(answer.strip())
-    return m.group(1).upper() if m else None
+    """`C`, `(C)`, `\textbf{(C)} 12`; not `C or D`, `(C) 15 or (D) 20`, `C is incorrect`."""
+    answer = _CHOICE_WRAPPERS.sub(r"\1", _CHOICE_WRAPPERS.sub(r"\1", clean(answer))).strip()
+    m = _CHOICE.match(answer)
+    if not m or _CHOICE_QUALIFIERS.search(answer[m.end(1):].lstrip(") ")):
+        return None
+    return m.group(1).upper()
 
 
 def _has_lookalikes(text: str) -> bool:
@@ -161,12 +226,25 @@ def _has_lookalikes(text: str) -> bool:
 _DECIMAL = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
 
 
+_PLAIN_SQRT = re.compile(r"(?<![\\A-Za-z])sqrt\s*\(([^()]*)\)")
+_PLAIN_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt)"
+                              r"(?![A-Za-z])")
+
+
 def _to_sympy(latex: str) -> object:
     """LaTeX → sympy with decimals as exact rationals: 1.41421 is 141421/100000, never a float
     that compares equal to sqrt(2) within a tolerance."""
     import sympy
     from latex2sympy2_extended import latex2sympy
 
+    from verifiers.latex_fast import Unsupported, parse_fast
+
+    latex = _PLAIN_SQRT.sub(r"\\sqrt{\1}", latex)
+    latex = _PLAIN_FUNCTIONS.sub(r"\\\1", latex)  # cos 0 is \cos 0, not c·o·s·0
+    try:
+        return parse_fast(latex)  # the common forms, exactly, in well under a millisecond
+    except Unsupported:
+        pass
     exact = _DECIMAL.sub(lambda m: f"{{\\frac{{{m.group(1) or '0'}{m.group(2)}}}{{1{'0' * len(m.group(2))}}}}}", latex)
     expr = latex2sympy(exact)
     if isinstance(expr, sympy.Basic):
@@ -204,7 +282,33 @@ def _is_zero(diff: object) -> bool:
         return True
     if _refuted(diff):
         return False
+    symbols = sorted(diff.free_symbols, key=str)  # type: ignore[attr-defined]
+    if symbols and diff.is_rational_function(*symbols):  # type: ignore[attr-defined]
+        return _zero_at_secret_points(diff, symbols)
     return sympy.expand(diff) == 0 or sympy.simplify(diff) == 0  # type: ignore[operator]
+
+
+def _zero_at_secret_points(diff: object, symbols: list) -> bool:
+    """A rational function is identically zero iff its numerator is: evaluated exactly at
+    points drawn secretly from [1, 2^61], a nonzero numerator of degree d vanishes with
+    probability <= d / 2^61 per point (Schwartz-Zippel). The points are secret, so an answer
+    cannot be built to vanish at them; no expand of (x+1)^2000 is needed."""
+    import secrets
+
+    import sympy
+
+    hits = 0
+    for _ in range(12):
+        point = {s: sympy.Integer(secrets.randbelow(2**61) + 1) for s in symbols}
+        value = diff.subs(point)  # type: ignore[attr-defined]
+        if value.has(sympy.zoo, sympy.nan):
+            continue  # a pole: draw again
+        if value != 0:
+            return False
+        hits += 1
+        if hits == 4:
+            return True
+    return sympy.simplify(diff) == 0  # type: ignore[operator]
 
 
 def _same_value(a: object, b: object) -> bool:
@@ -242,7 +346,18 @@ def _sympy_compare(kind: str, a: object, b: object) -> bool:
             left, right = _to_sympy(la) - _to_sympy(ra), _to_sympy(lb) - _to_sympy(rb)  # type: ignore[operator]
     except Exception:  # LaTeX that does not parse states no value: it cannot equal the reference
         return False
-    return _same_value(left, right) if kind == "scalar" else _proportional(left, right)
+    try:
+        return _same_value(left, right) if kind == "scalar" else _proportional(left, right)
+    except Exception:  # e^{e^{e^{e^{10}}}} overflows: equality was not shown
+        return False
+
+
+def warm_worker() -> None:
+    """Imported before the worker reports ready, so no call pays for them inside its bound."""
+    import sympy  # noqa: F401
+    from latex2sympy2_extended import latex2sympy
+
+    latex2sympy("x+1")
 
 
 class _BoundedLeaves:
@@ -254,6 +369,8 @@ class _BoundedLeaves:
     def scalars_equal(self, a: str, b: str) -> bool:
         if _compact(a) == _compact(b):
             return True
+        if _subscripts(a) != _subscripts(b):
+            return False  # 12_{13} is not 12: sympy would drop the subscript
         exact_a, exact_b = evaluate(a), evaluate(b)
         if exact_a is not None and exact_b is not None:
             return exact_a == exact_b
@@ -264,7 +381,14 @@ class _BoundedLeaves:
 
 
 def _compact(latex: str) -> str:
-    return re.sub(r"\s+", "", latex)
+    """Spaces removed except between two word characters (`1 2` is not 12)."""
+    return re.sub(r"(?<!\w)\s+|\s+(?!\w)", "", latex)
+
+
+def _subscripts(latex: str) -> list[str]:
+    """Subscripts other than a logarithm's base (\\log_2 3 is log(3)/log(2) to sympy)."""
+    latex = re.sub(r"\\log\s*_\s*(\{[^{}]*\}|\w)", "", latex)
+    return sorted(m.strip("{} ") for m in re.findall(r"_\s*(\{[^{}]*\}|\w)", latex))
 
 
 def _is_empty(answer: str) -> bool:

@@ -11,8 +11,11 @@ from typing import Any
 
 
 def _serve(conn: Any, target: str) -> None:
-    module, _, name = target.partition(":")
-    fn = getattr(importlib.import_module(module), name)
+    module_name, _, name = target.partition(":")
+    module = importlib.import_module(module_name)
+    fn = getattr(module, name)
+    getattr(module, "warm_worker", lambda: None)()  # heavy imports happen before "ready"
+    conn.send(("ready", None))
     while True:
         try:
             args = conn.recv()
@@ -40,6 +43,7 @@ class BoundedWorker:
         self._lock = threading.Lock()
         self._proc: Any = None
         self._conn: Any = None
+        self._ready = False
 
     def _start(self) -> None:
         ctx = mp.get_context("spawn")  # fork is unsafe beside threads (vLLM, tokenizers)
@@ -48,6 +52,7 @@ class BoundedWorker:
         self._proc.start()
         child.close()
         self._conn = parent
+        self._ready = False
 
     def _stop(self) -> None:
         if self._proc is not None:
@@ -58,14 +63,17 @@ class BoundedWorker:
 
     def call(self, args: tuple, timeout_s: float, startup_s: float = 60.0) -> Any:
         with self._lock:
-            fresh = self._proc is None or not self._proc.is_alive()
-            if fresh:
+            if self._proc is None or not self._proc.is_alive():
                 self._stop()
                 self._start()
+            if not self._ready:
+                self._await_ready(startup_s)
             self._conn.send(args)
-            # The first call also pays the child's imports; do not count that as a timeout.
-            if not self._conn.poll(timeout_s + (startup_s if fresh else 0.0)):
+            # Start-up (imports) is bounded separately, before the call: the call itself always
+            # gets exactly timeout_s, also the first one after a restart.
+            if not self._conn.poll(timeout_s):
                 self._stop()
+                self._start()  # start its replacement now: the next call waits less for it
                 raise CallTimeout(f"no result after {timeout_s:g}s")
             try:
                 status, value = self._conn.recv()
@@ -75,6 +83,15 @@ class BoundedWorker:
             if status == "error":
                 raise RuntimeError(value)
             return value
+
+    def _await_ready(self, startup_s: float) -> None:
+        try:
+            self._ready = bool(self._conn.poll(startup_s)) and self._conn.recv()[0] == "ready"
+        except EOFError:
+            self._ready = False
+        if not self._ready:
+            self._stop()
+            raise WorkerDied(f"verifier worker did not start within {startup_s:g}s")
 
     def close(self) -> None:
         with self._lock:

@@ -254,9 +254,10 @@ CASES = [
     ('\\infty', COT + '\\boxed{-\\infty}', False, 'wrong_answer'),
     ('\\dfrac{3}{4}', COT + '\\boxed{75\\%}', False, 'wrong_answer'),
     # --- classes found on the public table (tests/verifiers/data/math_public) ---
-    ("7", "**Answer:** Verna received $7.00 in change", True, "correct"),
+    # a sentence is not a value: "at least 7", "7 squared" would pass a rule that kept the number
+    ("7", "**Answer:** Verna received $7.00 in change", False, "wrong_answer"),
     ("12", COT + "The answer is: it is not 12", False, "wrong_answer"),
-    ("7", COT + "The answer is: she has 7 apples and 3 pears", False, "hedged"),
+    ("7", COT + "The answer is: she has 7 apples and 3 pears", False, "no_answer"),
     ("6", COT + "### Final Answer\nThe product of the digits when T is 3 is **6**.", True, "correct"),
     ("6", COT + "### Final Answer\nThe product of the digits when T is 3 is **7**.", False, "wrong_answer"),
     ("8", COT + "#### Step 1\nWe compute the sum.", False, "no_answer"),
