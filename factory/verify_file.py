@@ -155,7 +155,8 @@ def judge_report(input_path: str | Path, judge: Any, timeout_s: float = 5.0) -> 
             "judge_vs_label_kappa": cohen_kappa(judged, labels),
             "rule_vs_label_agreement": sum(a == b for a, b in zip(rule, labels)) / n,
             "rule_vs_label_kappa": cohen_kappa(rule, labels),
-            "judge_inconsistent_orderings": inconsistent}
+            "judge_inconsistent_orderings": inconsistent,
+            "judge_without_a_verdict": sum(o.reason == "error" for o in outcomes)}
 
 
 def _labelled(line: str, lineno: int, src: Path) -> tuple[Problem, str, bool] | None:
