@@ -106,10 +106,61 @@ class GenerationSection:
             raise ConfigError("generation.temperature: must be in [0, 5]")
 
 
+def _positive(where: str, value: float | int | None) -> None:
+    if value is not None and not value > 0:
+        raise ConfigError(f"{where}: must be > 0, not {value!r}")
+
+
+@dataclass
+class MathVerification:
+    timeout_s: float | None = None  # per answer; unset: verification.timeout_s
+
+    def __post_init__(self) -> None:
+        _positive("verification.math.timeout_s", self.timeout_s)
+
+
+@dataclass
+class CodeVerification:
+    timeout_s: float | None = None  # wall clock per program; unset: verification.timeout_s
+    workers: int = 0  # sandbox processes; 0: one per CPU
+    memory_mb: int = 512  # RLIMIT_AS of each program
+
+    def __post_init__(self) -> None:
+        _positive("verification.code.timeout_s", self.timeout_s)
+        _positive("verification.code.memory_mb", self.memory_mb)
+        if self.workers < 0:
+            raise ConfigError("verification.code.workers: must be ≥ 0 (0: one per CPU)")
+
+
+@dataclass
+class LeanVerification:
+    """The Lean backend and its options (verifiers/lean/backends.py). `backend` unset: the
+    FACTORY_LEAN_BACKEND environment variable, else `embedded`; resolved at load, so the
+    backend that grades a run is in its config and its hash."""
+
+    timeout_s: float | None = None  # per proof; unset: verification.timeout_s
+    backend: str | None = None  # embedded, native or repl
+    project: str = ""  # a Lake project to run Lean in (native, repl), e.g. with Mathlib
+    repl: str = "repl"  # the REPL binary (repl)
+    pool: int = 2  # REPL processes (repl)
+    memory_mb: float = 12_000.0  # replace a REPL above this RSS (repl)
+
+    def __post_init__(self) -> None:
+        _positive("verification.lean.timeout_s", self.timeout_s)
+        _positive("verification.lean.pool", self.pool)
+        _positive("verification.lean.memory_mb", self.memory_mb)
+
+
 @dataclass
 class VerificationSection:
-    timeout_s: float = 5.0
+    timeout_s: float = 5.0  # every domain's default time bound
     workers: int = 1
+    math: MathVerification = field(default_factory=MathVerification)
+    code: CodeVerification = field(default_factory=CodeVerification)
+    lean: LeanVerification = field(default_factory=LeanVerification)
+
+    def __post_init__(self) -> None:
+        _positive("verification.timeout_s", self.timeout_s)
 
 
 @dataclass
@@ -191,4 +242,33 @@ def parse_config(raw: dict[str, Any], base_dir: str = ".", where: str = "config"
     cfg.base_dir = base_dir
     if not cfg.sources:
         raise ConfigError(f"{where}: no [[sources]] configured")
+    check_names(cfg, where)
     return cfg
+
+
+def check_names(cfg: Config, where: str) -> None:
+    """Everything chosen by name exists, and each source's options build, at load: before any
+    run dir is created (the registries import nothing heavy)."""
+    import os
+
+    from cluster import EXECUTORS
+    from factory.generation import BACKENDS
+    from factory.sources import SOURCES
+    from verifiers.lean.backends import LEAN_BACKENDS
+
+    def known(registry: Any, name: str, key: str) -> None:
+        try:
+            registry.get(name)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {key}: {exc}") from None
+
+    lean = cfg.verification.lean
+    if lean.backend is None:
+        lean.backend = os.environ.get("FACTORY_LEAN_BACKEND") or "embedded"
+    known(LEAN_BACKENDS, lean.backend, "verification.lean.backend")
+    known(BACKENDS, cfg.generation.backend, "generation.backend")
+    known(EXECUTORS, cfg.run.executor, "run.executor")
+    for key, sections in (("sources", cfg.sources), ("star.heldout", cfg.star.heldout)):
+        for i, section in enumerate(sections):
+            known(SOURCES, section.name, f"{key}[{i}]")
+            build(SOURCES.get(section.name).Options, section.options, f"{where}: {key}[{i}] ({section.name})")

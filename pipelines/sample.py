@@ -19,14 +19,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cluster import EXECUTORS
-from factory.config import Config
+from factory.config import Config, VerificationSection
 from factory.errors import FactoryError
 from factory.generation import BACKENDS, Backend, SamplingParams
 from factory.sources import load_problems
 from factory.store import RunStore, compact
+from factory.verification import make_verifier
 from pipelines.steps import GenerateStep, Sampled, VerifyStep
 from schemas import SCHEMA_VERSION, Problem, now_ms, to_table
-from verifiers import VERIFIERS
 
 
 @dataclass
@@ -87,10 +87,17 @@ class Totals:
 
 
 def config_hash(cfg: Config) -> str:
-    """Everything that changes the run's rows; not where it is written."""
+    """Everything that changes the run's rows; not where it is written. A per-domain
+    verification section left at its defaults is not hashed, so runs made before those sections
+    existed keep their hash (and resume)."""
     data = dataclasses.asdict(cfg)
     data["run"].pop("output_dir")
     data.pop("base_dir")
+    defaults = dataclasses.asdict(VerificationSection())
+    defaults["lean"]["backend"] = "embedded"  # what an unset backend resolves to at load
+    for domain in ("math", "code", "lean"):
+        if data["verification"].get(domain) == defaults[domain]:
+            del data["verification"][domain]
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -141,7 +148,7 @@ class ChunkProcessor:
     def verify(self, generated: GeneratedChunk) -> ChunkResult:
         domain = generated.chunk.domain
         if domain not in self._verifiers:
-            self._verifiers[domain] = VERIFIERS.get(domain)(timeout_s=self.cfg.verification.timeout_s)
+            self._verifiers[domain] = make_verifier(self.cfg.verification, domain, self.cfg.base_dir)
         problems, candidates, verdicts = [], [], []
         for problem, cands, verds in VerifyStep(self._verifiers).run(generated.sampled):
             problems.append(problem)

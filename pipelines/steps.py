@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 from factory.generation import Backend, Request, SamplingParams
+from factory.verification import grade
 from schemas import Candidate, Problem, Verdict, candidate_id_for, now_ms
 from verifiers import Outcome, Verifier
 
@@ -83,28 +83,19 @@ class VerifyStep:
 
     def run(self, sampled: Iterable[Sampled]) -> Iterator[Judged]:
         """Batch verifiers (code sandbox, Lean) get every candidate of the input in one call:
-        a Lean run costs ~25 s of start-up, so it must cover a whole chunk, not one problem."""
+        a Lean run costs ~25 s of start-up, so it must cover a whole chunk, not one problem.
+        Through `factory.verification.grade`, the path `factory verify` takes too: a verifier
+        that raises or miscounts gives `error` verdicts, never a crashed chunk."""
         items = list(sampled)
         outcomes: dict[tuple[int, int], tuple[Outcome, float]] = {}
-        for domain in {p.domain for p, _ in items}:
-            verifier = self.verifiers[domain]
-            if not hasattr(verifier, "verify_batch"):
-                continue
+        for domain in sorted({p.domain for p, _ in items}):
             keys = [(i, j) for i, (p, cands) in enumerate(items) if p.domain == domain for j in range(len(cands))]
-            start = time.perf_counter()
-            results = verifier.verify_batch([(items[i][0], items[i][1][j].text) for i, j in keys])
-            per_ms = (time.perf_counter() - start) * 1000 / max(1, len(keys))
-            outcomes.update({key: (out, per_ms) for key, out in zip(keys, results)})
+            results = grade(self.verifiers[domain], [(items[i][0], items[i][1][j].text) for i, j in keys])
+            outcomes.update(zip(keys, results))
         for i, (problem, candidates) in enumerate(items):
             verifier = self.verifiers[problem.domain]
-            verdicts = [self._verdict(verifier, problem, c, *outcomes[(i, j)]) if (i, j) in outcomes
-                        else self._judge(verifier, problem, c) for j, c in enumerate(candidates)]
-            yield problem, candidates, verdicts
-
-    def _judge(self, verifier: Verifier, problem: Problem, candidate: Candidate) -> Verdict:
-        start = time.perf_counter()
-        outcome = verifier.verify(problem, candidate.text)
-        return self._verdict(verifier, problem, candidate, outcome, (time.perf_counter() - start) * 1000)
+            yield problem, candidates, [self._verdict(verifier, problem, c, *outcomes[(i, j)])
+                                        for j, c in enumerate(candidates)]
 
     @staticmethod
     def _verdict(verifier: Verifier, problem: Problem, candidate: Candidate, outcome: Outcome,

@@ -78,7 +78,7 @@ def test_library_warnings_go_to_a_log_file_not_the_progress_line(scripted_config
 
     def noisy(cfg, **kw):
         warnings.warn("torch.distributed.reduce_op is deprecated", FutureWarning)
-        logging.getLogger("vllm.engine").warning("CPU backend is experimental")
+        logging.getLogger("vllm.engine").error("CPU backend is experimental")  # vLLM runs at ERROR here
         logging.getLogger("ray").error("raylet said something")
         return real(cfg, **kw)
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from factory.config import load_config, parse_config
+from factory.config import SourceSection, load_config, parse_config
 from factory.errors import ConfigError
 from factory.sources import load_problems
 
@@ -37,9 +37,10 @@ def test_bad_config_names_the_key(raw, message):
     ({"name": "nope"}, "unknown problem source 'nope'"),
 ])
 def test_bad_source_options(options, message):
-    cfg = parse_config({"sources": [options]})
+    with pytest.raises(ConfigError, match=message):  # at load now, before any problem is made
+        parse_config({"sources": [options]})
     with pytest.raises(ConfigError, match=message):
-        load_problems(cfg.sources, ".", 0)
+        load_problems([SourceSection(options["name"], {k: v for k, v in options.items() if k != "name"})], ".", 0)
 
 
 def test_missing_and_invalid_files(tmp_path):
