@@ -113,6 +113,8 @@ def query(sql: str = typer.Argument(..., help="SQL over views problems, candidat
           run_dir: Optional[Path] = typer.Option(None, "--run", "-r",
                                                  help="Run dir, or a folder of runs (default: every run under runs/)."),
           fmt: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+          verdict_version: Optional[int] = typer.Option(None, help="Read `samples` as of this verdict version "
+                                                        "(default: each candidate's newest; see factory reverify)."),
           ) -> None:
     """Run DuckDB SQL over the committed shards of a run, or of every run in a folder.
 
@@ -124,7 +126,7 @@ def query(sql: str = typer.Argument(..., help="SQL over views problems, candidat
         raise FactoryError(f"--format must be table, csv or json, not {fmt!r}")
     path = run_dir if run_dir is not None else DEFAULT_ROOT
     err.print(describe_runs(find_runs(path)), highlight=False, soft_wrap=True)
-    columns, rows = run_query(path, sql)
+    columns, rows = run_query(path, sql, verdict_version)
     if fmt == "csv":
         writer = csv.writer(sys.stdout)
         writer.writerow(columns)

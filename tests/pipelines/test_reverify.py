@@ -141,3 +141,16 @@ def test_reverify_cli(lenient_run):
     result = CliRunner().invoke(app, ["reverify", str(lenient_run)])
     assert result.exit_code == 0, result.output
     assert "pass:correct -> fail:wrong_answer" in result.output and "verdict version 2" in result.output
+
+
+def test_query_cli_reads_a_verdict_version(lenient_run):
+    from typer.testing import CliRunner
+
+    from factory.cli import app
+
+    reverify(lenient_run)
+    sql = "SELECT avg(passed::INT) AS rate FROM samples"
+    newest = CliRunner().invoke(app, ["query", sql, "--run", str(lenient_run), "--format", "csv"])
+    first = CliRunner().invoke(app, ["query", sql, "--run", str(lenient_run), "--format", "csv", "--verdict-version", "1"])
+    assert newest.exit_code == 0 and first.exit_code == 0, newest.output + first.output
+    assert "0.5" in newest.stdout and "1.0" in first.stdout
