@@ -66,8 +66,7 @@ def build_job(config: Path, run_id: str | None = None, output_dir: str | None = 
               pip: list[str] | None = None, env: dict[str, str] | None = None) -> JobSpec:
     """The entrypoint and runtime env for running `config` as a Ray Job. The config is loaded
     here first, so a bad config fails on the laptop, not on the cluster."""
-    from factory.cli_common import run_overrides
-    from factory.config import load_config
+    from factory.config import load_config, run_overrides
 
     config = Path(config)
     options = {"--run-id": run_id, "--output-dir": output_dir, "--backend": backend, "--model": model,

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from factory.config import RUN_OVERRIDES, run_overrides  # noqa: F401  (the CLI's flags; cluster.jobs reads them too)
 from factory.errors import FactoryError
 
 out = Console()
@@ -64,16 +65,6 @@ def interrupted_says(run_dir: Path, resume: str) -> Iterator[None]:
             held = f"nothing committed yet in {run_dir}"
         err.print(f"interrupted: {held}; resume with: {resume}", highlight=False, soft_wrap=True)
         raise typer.Exit(130) from None
-
-
-# `factory run`'s override options: flag → config key. `factory submit` passes the same ones on.
-RUN_OVERRIDES = {"--run-id": "run.run_id", "--output-dir": "run.output_dir", "--backend": "generation.backend",
-                 "--model": "generation.model", "--executor": "run.executor"}
-
-
-def run_overrides(values: dict[str, str | None]) -> dict[str, str]:
-    """{flag: value} → {config key: value} for the options that were given."""
-    return {RUN_OVERRIDES[flag]: value for flag, value in values.items() if value}
 
 
 def table(title: str, columns: list[str], rows: list[tuple]) -> Table:

@@ -207,6 +207,17 @@ class Config:
         return out / self.run.run_id
 
 
+# `factory run`'s override options: flag → config key. `factory submit` (cluster.jobs) passes
+# the same ones on to the job's `factory run`.
+RUN_OVERRIDES = {"--run-id": "run.run_id", "--output-dir": "run.output_dir", "--backend": "generation.backend",
+                 "--model": "generation.model", "--executor": "run.executor"}
+
+
+def run_overrides(values: dict[str, str | None]) -> dict[str, str]:
+    """{flag: value} → {config key: value} for the options that were given."""
+    return {RUN_OVERRIDES[flag]: value for flag, value in values.items() if value}
+
+
 def _source_entry(raw: dict[str, Any], where: str) -> dict[str, Any]:
     """`[[sources]]` tables list the source name beside its own options."""
     if not isinstance(raw, dict) or "name" not in raw:

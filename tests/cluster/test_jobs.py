@@ -131,11 +131,16 @@ def test_unknown_job_is_a_clean_error(head):
 
 
 def test_a_failed_job_exits_nonzero_with_wait(head, project, tmp_path):
-    result = invoke("submit", str(project / "job.toml"), "--address", head.dashboard_url, "--executor", "nosuch",
-                    "--output-dir", str(tmp_path), "--submission-id", "rf-test-fail", "--wait")
+    # an unknown executor is a config error on the laptop now, before anything is submitted
+    local = invoke("submit", str(project / "job.toml"), "--address", head.dashboard_url, "--executor", "nosuch",
+                   "--output-dir", str(tmp_path), "--submission-id", "rf-test-never")
+    assert local.exit_code == 1 and "run.executor: unknown executor 'nosuch'" in local.output
+    # an output dir the job cannot create fails there, as a one-line error in its log
+    result = invoke("submit", str(project / "job.toml"), "--address", head.dashboard_url,
+                    "--output-dir", "/proc/rf-nowhere", "--submission-id", "rf-test-fail", "--wait")
     assert result.exit_code == 1
     assert "job rf-test-fail FAILED" in result.output and "factory logs rf-test-fail" in result.output
-    assert "nosuch" in invoke("logs", "rf-test-fail", "--address", head.dashboard_url).output
+    assert "rf-nowhere" in invoke("logs", "rf-test-fail", "--address", head.dashboard_url).output
 
 
 def test_cluster_up_and_down_leave_another_head_alone(head, tmp_path):
