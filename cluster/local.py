@@ -1,12 +1,12 @@
-"""The local executor: runs uncommitted chunks in order, in this process.
-
-An executor knows nothing about steps: it gets a list of chunk ids, a function that turns a
-chunk id into tables, and a commit callback. The Ray executor will call the same function."""
+"""The local executor: runs the chunks in order, in this process (see cluster/protocol.py for
+what an executor gets and may know)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
+
+from cluster.protocol import StagedWork, run_stages
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -16,10 +16,10 @@ R = TypeVar("R")
 class LocalExecutor(Generic[C, R]):
     name: str = "local"
 
-    def run(self, chunks: list[C], process: Callable[[C], R], commit: Callable[[C, R], None],
+    def run(self, chunks: list[C], work: StagedWork | Callable[[C], R], commit: Callable[[C, R], None],
             on_progress: Callable[[C, R], None] | None = None) -> None:
         for chunk in chunks:
-            result = process(chunk)
+            result: Any = run_stages(work, chunk)
             commit(chunk, result)
             if on_progress:
                 on_progress(chunk, result)

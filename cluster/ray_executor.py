@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
+from cluster.protocol import is_staged, spec_of
 from cluster.ray_stages import (GenerateStage, InFlightGate, TensorParallelPlacement, VerifyStage, WholeChunkStage,
                                 dumps, loads)
 from factory.errors import ConfigError, FactoryError, require
@@ -235,7 +236,7 @@ class RayExecutor:
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
         blob = dumps(process)
         pool = dict(batch_size=1, zero_copy_batch=False)
-        if not (hasattr(process, "generate") and hasattr(process, "verify")):
+        if not is_staged(process):
             return ds.map_batches(WholeChunkStage, fn_constructor_args=(blob, gate), num_cpus=self.num_cpus_per_replica,
                                   num_gpus=self.num_gpus, compute=self._actors(self.generation_replicas), **pool)
         gen_args: dict[str, Any] = dict(num_cpus=self.num_cpus_per_replica, num_gpus=self.num_gpus)
@@ -264,8 +265,7 @@ class RayExecutor:
         return max(1, int(cpus - self.generation_replicas * gen))
 
     def _placement(self, process: Any) -> TensorParallelPlacement | None:
-        options = getattr(getattr(getattr(process, "cfg", None), "generation", None), "options", {}) or {}
-        configured = int(options.get("tensor_parallel_size", 1))
+        configured = spec_of(process).tensor_parallel_size
         tp = self.tensor_parallel_size or configured
         if self.tensor_parallel_size and self.tensor_parallel_size != configured:
             raise ConfigError(f"run.executor_options.tensor_parallel_size = {tp} but the engine is configured with "
@@ -332,8 +332,7 @@ def _gate_peak(ray: Any, gate: Any) -> int:
 def _make_metrics(process: Any) -> Any:
     from cluster.metrics import RunMetrics
 
-    run = getattr(getattr(process, "cfg", None), "run", None)
-    return RunMetrics(getattr(run, "run_id", "run"))
+    return RunMetrics(spec_of(process).run_id)
 
 
 def make_ray_executor(**options: Any) -> RayExecutor:

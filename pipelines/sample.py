@@ -4,9 +4,10 @@ Work is cut into chunks of `run.chunk_size` problems per domain; each chunk is g
 verified and committed as a unit, so a rerun of the same run id resumes after the last
 committed chunk and never writes a candidate twice.
 
-A chunk goes through two stages, `ChunkProcessor.generate` and `ChunkProcessor.verify`. The
-local executor runs both in this process; the Ray executor runs generation in GPU actors and
-verification in CPU actors. The processor is built from the config alone (plus an optional
+A chunk goes through two stages, `ChunkProcessor.generate` and `ChunkProcessor.verify`, run by
+the engine (pipelines/engine.py) through an executor (cluster/protocol.py): the local executor
+runs both in this process; the Ray executor runs generation in GPU actors and verification in
+CPU actors. The processor is built from the config alone (plus an optional
 backend instance for tests), so it can be shipped to a worker and set itself up there."""
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from cluster import EXECUTORS
+from cluster.protocol import WorkSpec
 from factory.config import Config, VerificationSection
 from factory.errors import FactoryError
 from factory.generation import BACKENDS, Backend, SamplingParams
 from factory.sources import load_problems
-from factory.store import RunStore, compact
+from factory.store import RunStore
 from factory.verification import make_verifier
+from pipelines.engine import RunEngine
 from pipelines.steps import GenerateStep, Sampled, VerifyStep
 from schemas import SCHEMA_VERSION, Problem, now_ms, to_table
 
@@ -133,6 +136,12 @@ class ChunkProcessor:
     def __call__(self, chunk: Chunk) -> ChunkResult:
         return self.verify(self.generate(chunk))
 
+    @property
+    def spec(self) -> WorkSpec:
+        """All an executor learns about this work (it never reads the config)."""
+        tp = int((self.cfg.generation.options or {}).get("tensor_parallel_size", 1))
+        return WorkSpec(run_id=self.cfg.run.run_id, tensor_parallel_size=tp)
+
     def generate(self, chunk: Chunk) -> GeneratedChunk:
         if self.backend is None:
             self.backend, self._owns_backend = make_backend(self.cfg), True
@@ -181,26 +190,20 @@ def sample_into(cfg: Config, store: RunStore, problems: list[Problem], iteration
                 on_start: Callable[[int, int, int], None] | None = None) -> Totals:
     """Generate, verify and commit every uncommitted chunk of `problems` into an open store."""
     chunks = make_chunks(problems, cfg.run.chunk_size, iteration, tag)
-    committed = store.committed()
-    todo = [c for c in chunks if c.chunk_id not in committed]
+    engine = RunEngine(store, make_executor(cfg))
+    todo = engine.pending(chunks)
     totals = Totals(chunks=len(chunks), skipped=len(chunks) - len(todo))
     if on_start:
         on_start(len(chunks), totals.skipped, sum(len(c.problems) for c in todo))
     if not todo:
         return totals
-    processor = processor or ChunkProcessor(cfg)
 
-    def commit(chunk: Chunk, result: ChunkResult) -> None:
-        store.commit(chunk.chunk_id, chunk.iteration, chunk.domain, result.tables)
+    def committed(chunk: Chunk, result: ChunkResult) -> None:
         totals.add(result)
         if on_chunk:
             on_chunk(len(chunk.problems), result.candidates)
 
-    try:
-        make_executor(cfg).run(todo, processor, commit)
-    finally:
-        processor.close()
-    compact(store)  # the run's small chunk files → a few large ones (readers stay fast)
+    engine.run(todo, processor or ChunkProcessor(cfg), committed)
     return totals
 
 
