@@ -42,6 +42,15 @@ def load_rows(data_dir: Path) -> list[list[dict]]:
     files = sorted(str(p) for p in Path(data_dir).glob("sft*.parquet"))
     if not files:
         raise FactoryError(f"no sft*.parquet files under {data_dir}")
+    import pyarrow.parquet as pq
+
+    from schemas.exports import ExportSchemaError, check_export
+
+    for f in files:
+        try:
+            check_export(pq.read_schema(f), "sft", f)
+        except ExportSchemaError as exc:
+            raise FactoryError(str(exc)) from None
     table = datasets.load_dataset("parquet", data_files=files, split="train")
     return [list(row["messages"]) for row in table]
 

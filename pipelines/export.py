@@ -1,23 +1,19 @@
 """Training exports of a selection: chat `messages` Parquet for SFT (TRL's SFTTrainer and
 `datasets.load_dataset("parquet", ...)` read it as is) and verl's RL layout (`prompt` as chat
-messages, `reward_model.ground_truth`, `data_source`). The user turn is always the problem's own
+messages, `reward_model.ground_truth`, `data_source`), versioned in schemas/exports.py. The user turn is always the problem's own
 prompt: a rationalization hint never reaches an exported row."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-MESSAGE = pa.struct([("role", pa.string()), ("content", pa.string())])
-SFT_SCHEMA = pa.schema([("messages", pa.list_(MESSAGE)), ("problem_id", pa.string()),
-                        ("candidate_id", pa.string()), ("hinted", pa.bool_()), ("domain", pa.string())])
-VERL_SCHEMA = pa.schema([
-    ("data_source", pa.string()), ("prompt", pa.list_(MESSAGE)), ("ability", pa.string()),
-    ("reward_model", pa.struct([("style", pa.string()), ("ground_truth", pa.string())])),
-    ("extra_info", pa.struct([("problem_id", pa.string()), ("index", pa.int64())])),
-])
+from factory import atomic
+from schemas.exports import EXPORTS, export_table
+
+# The layouts live in schemas/exports.py, versioned (kept here as names for older imports).
+SFT_SCHEMA, VERL_SCHEMA = EXPORTS["sft"][1], EXPORTS["verl"][1]
 
 
 def _prompt(system_prompt: str, user: str) -> list[dict]:
@@ -34,8 +30,7 @@ def write_exports(rows: list[dict], problems: list[dict], out_dir: Path, system_
              "reward_model": {"style": "rule", "ground_truth": p["reference"]},
              "extra_info": {"problem_id": p["problem_id"], "index": i}} for i, p in enumerate(problems)]
     paths = {"sft": out_dir / "sft.parquet", "verl": out_dir / "verl.parquet"}
-    for key, data, schema in (("sft", sft, SFT_SCHEMA), ("verl", verl, VERL_SCHEMA)):
-        tmp = paths[key].with_suffix(".tmp")
-        pq.write_table(pa.Table.from_pylist(data, schema=schema), tmp)
-        tmp.replace(paths[key])  # a crash leaves the old export or the new one, never half
+    for key, data in (("sft", sft), ("verl", verl)):
+        with atomic.atomic_write(paths[key]) as fh:  # a crash leaves the old export or the new one, never half
+            pq.write_table(export_table(key, data), fh)
     return {k: str(v) for k, v in paths.items()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from factory import atomic
 from factory.errors import FactoryError
 from factory.store import RunStore
 
@@ -49,8 +50,9 @@ def labelers(run_dir: str | Path) -> list[str]:
 def export_prm(run_dir: str | Path, out: str | Path, labeler: str | None = None,
                iteration: int | None = None) -> int:
     """Write the PRM dataset as Parquet; returns its row count."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from schemas.exports import export_table
 
     con = connect_with_steps(run_dir)
     known = [r[0] for r in con.execute("SELECT DISTINCT labeler FROM steps ORDER BY 1").fetchall()]
@@ -61,14 +63,7 @@ def export_prm(run_dir: str | Path, out: str | Path, labeler: str | None = None,
     if labeler not in known:
         raise FactoryError(f"no steps labelled by {labeler!r} in {run_dir} (have: {', '.join(known)})")
     where = f"AND st.iteration = {int(iteration)}" if iteration is not None else ""
-    table = con.sql(STEPS_SQL.format(where=where), params=[labeler]).to_arrow_table()
-    schema = pa.schema([("prompt", pa.string()), ("completions", pa.list_(pa.string())),
-                        ("labels", pa.list_(pa.bool_())), ("mc_values", pa.list_(pa.float64())),
-                        ("candidate_id", pa.string()), ("problem_id", pa.string())])
-    table = table.select(schema.names).cast(schema)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".tmp-{out.name}")
-    pq.write_table(table, tmp)
-    tmp.replace(out)
+    table = export_table("prm", con.sql(STEPS_SQL.format(where=where), params=[labeler]).to_arrow_table())
+    with atomic.atomic_write(out) as fh:  # versioned layout: schemas/exports.py
+        pq.write_table(table, fh)
     return table.num_rows
