@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
+from factory.atomic import atomic_write
 from factory.errors import FactoryError
 from schemas import DOMAINS, Problem
 from factory.config import VerificationSection
@@ -23,8 +24,14 @@ def _bad(record_id: Any, why: str) -> dict[str, Any]:
     return {"id": record_id, "passed": False, "score": 0.0, "reason": "bad_input", "details": why}
 
 
+class NotUtf8(str):
+    """A line whose bytes are not UTF-8: a bad_input verdict, never silently replaced text."""
+
+
 def _parse(line: str, lineno: int) -> tuple[Any, Problem | str, str]:
     """(id, Problem or error text, candidate text)."""
+    if isinstance(line, NotUtf8):
+        return None, f"line {lineno}: not UTF-8 ({line})", ""
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -51,10 +58,15 @@ def _parse(line: str, lineno: int) -> tuple[Any, Problem | str, str]:
     return rid, problem, record["candidate"]
 
 
-def _windows(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
+def _windows(lines: Iterable[str | bytes]) -> Iterator[list[tuple[int, str]]]:
     window: list[tuple[int, str]] = []
     for lineno, line in enumerate(lines, 1):
-        if line.strip():
+        if isinstance(line, bytes):
+            try:
+                line = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = NotUtf8(f"byte {exc.start}: {line[exc.start:exc.start + 1]!r}")
+        if isinstance(line, NotUtf8) or line.strip():
             window.append((lineno, line))
         if len(window) >= WINDOW:
             yield window
@@ -63,7 +75,7 @@ def _windows(lines: Iterable[str]) -> Iterator[list[tuple[int, str]]]:
         yield window
 
 
-def verify_lines(lines: Iterable[str], timeout_s: float = 5.0,
+def verify_lines(lines: Iterable[str | bytes], timeout_s: float = 5.0,
                  stderr: TextIO | None = None) -> Iterator[dict[str, Any]]:
     stderr = stderr or sys.stderr
     verifiers: dict[str, Any] = {}
@@ -106,13 +118,10 @@ def verify_file(input_path: str | Path, output_path: str | Path, timeout_s: floa
     if not src.is_file():
         raise FactoryError(f"input file not found: {src}")
     counts: dict[str, int] = {}
-    dest = Path(output_path)
-    tmp = dest.with_name(dest.name + ".part")
-    with src.open(encoding="utf-8", errors="replace") as fin, tmp.open("w", encoding="utf-8") as fout:
+    with src.open("rb") as fin, atomic_write(output_path, "w") as fout:  # lines decoded strictly, one by one
         for result in verify_lines(fin, timeout_s):
             counts[result["reason"]] = counts.get(result["reason"], 0) + 1
             fout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    tmp.replace(dest)
     return counts
 
 

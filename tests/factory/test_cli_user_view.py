@@ -113,3 +113,14 @@ def test_os_errors_are_one_line(scripted_config, tmp_path, monkeypatch):
     result = runner.invoke(app, ["run", str(scripted_config(run_id="full", count=2, n=1))])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "it0-math-00000.parquet: No space left on device" in " ".join(result.stderr.split())
+
+
+def test_verify_names_a_line_that_is_not_utf8_and_goes_on(tmp_path):
+    src, dest = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    good = json.dumps({"id": 1, "reference": "4", "candidate": "\\boxed{4}"}).encode()
+    src.write_bytes(good + b"\n" + b'{"id": 2, "reference": "4", "candidate": "\xff"}\n' + good + b"\n")
+    result = runner.invoke(app, ["verify", str(src), "-o", str(dest)])
+    assert result.exit_code == 0, result.output
+    out = [json.loads(line) for line in dest.read_text().splitlines()]
+    assert [o["reason"] for o in out] == ["correct", "bad_input", "correct"]
+    assert "line 2: not UTF-8 (byte 42" in out[1]["details"] and not list(tmp_path.glob(".tmp-*"))
