@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from factory import atomic
 from factory.errors import FactoryError
 from pipelines.export import MESSAGE, _prompt
 
@@ -88,9 +89,8 @@ def export_difficulty(run_dir: str | Path, out_dir: str | Path, band: tuple[floa
     out.mkdir(parents=True, exist_ok=True)
     paths = {"difficulty": out / "difficulty.parquet", "verl": out / "verl.parquet"}
     for key, data, schema in (("difficulty", rows, DIFFICULTY_SCHEMA), ("verl", verl, VERL_BAND_SCHEMA)):
-        tmp = paths[key].with_suffix(".tmp")
-        pq.write_table(pa.Table.from_pylist([{k: d[k] for k in schema.names} for d in data], schema=schema), tmp)
-        tmp.replace(paths[key])  # a crash leaves the old export or the new one, never half
+        with atomic.atomic_write(paths[key]) as fh:  # a crash leaves the old export or the new one, never half
+            pq.write_table(pa.Table.from_pylist([{k: d[k] for k in schema.names} for d in data], schema=schema), fh)
     tags = {t: sum(r["tag"] == t for r in rows) for t in ("all_solved", "mixed", "none_solved")}
     by_band: dict[str, int] = {}
     for r in rows:

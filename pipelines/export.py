@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from factory import atomic
-from schemas.exports import EXPORTS, export_table
+from schemas.exports import EXPORTS, MESSAGE, export_table  # noqa: F401  (MESSAGE: pipelines.difficulty)
 
 # The layouts live in schemas/exports.py, versioned (kept here as names for older imports).
 SFT_SCHEMA, VERL_SCHEMA = EXPORTS["sft"][1], EXPORTS["verl"][1]

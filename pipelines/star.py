@@ -26,6 +26,7 @@ from factory.config import Config
 from factory.errors import FactoryError
 from factory.query import connect
 from factory.sources import load_problems
+from factory import atomic
 from factory.store import RunStore
 from pipelines.export import write_exports
 from pipelines.sample import ChunkProcessor, open_store, sample_into
@@ -53,9 +54,8 @@ class StarState:
         self.done.append(f"{iteration}:{stage}")
         if stats is not None:
             self.stats.setdefault(str(iteration), {})[stage] = stats
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"models": self.models, "done": self.done, "stats": self.stats}, indent=2))
-        tmp.replace(self.path)
+        atomic.write_text(self.path, json.dumps({"models": self.models, "done": self.done, "stats": self.stats},
+                                                indent=2))
 
     def is_done(self, iteration: int, stage: str) -> bool:
         return f"{iteration}:{stage}" in self.done
