@@ -15,7 +15,9 @@ equation compares as an equation (same solution set), never by dropping a side.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from verifiers.exact import TooLarge, evaluate
+from dataclasses import dataclass, field
 from typing import Callable, Protocol
 
 # ---- the kinds -----------------------------------------------------------------------------
@@ -39,6 +41,7 @@ class Interval:
     hi: str
     lo_closed: bool
     hi_closed: bool
+    var: str = field(default="", compare=False)  # x in `x < 3`: `x < 1 or y > 3` is no union
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ _SPACES = re.compile(r"(?<!\\)\\(?:[,;: ]|(?:q?quad|displaystyle|textstyle|left|
 _GROUP_SPACE = re.compile(r"(?<=\d)(?:\\[,!]|\{,\}|\\ |~| )(?=\d{3}(?!\d))")  # 10\,000, 11,\!111, 1{,}000
 _DECOR = re.compile(r"\\%|%|\\\$|\$")
 _DEGREE = r"(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|°|\\degree(?![a-zA-Z]))"
-_TRIG_DEGREES = re.compile(r"(\\(?:sin|cos|tan|cot|sec|csc))\s*\(?\s*(-?\d+(?:\.\d+)?)\s*" + _DEGREE + r"\s*\)?")
+_TRIG_DEGREES = re.compile(r"(\\(?:sin|cos|tan|cot|sec|csc)(?:\s*\^\s*\{?\d+\}?)?)\s*\(?\s*(-?\d+(?:\.\d+)?)\s*" + _DEGREE + r"\s*\)?")
 _TRAILING_DEGREES = re.compile(r"\s*" + _DEGREE + r"\s*$")
 # TeX's one-token arguments: \frac12, \frac{\pi}2, \sqrt2, \sqrt x
 _FRAC_DIGITS = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])")
@@ -130,10 +133,13 @@ def clean(answer: str) -> str:
     s = _FRAC_HEAD_DIGIT.sub(r"\\frac{\1}", s)
     s = _FRAC_TAIL_DIGIT.sub(r"\\frac\1{\2}", s)
     s = _SQRT_BARE.sub(r"\\sqrt{\1}", s)
+    s = re.sub(r"\\sqrt\s*\[([^\]]*)\]\s*([0-9a-zA-Z])", r"\\sqrt[\1]{\2}", s)  # \sqrt[3] 8
+    s = s.replace("\\bar{", "\\overline{")  # 0.\bar{3}
     while (inner := re.fullmatch(r"\s*\\(?:boxed|fbox)\s*\{(.*)\}\s*", s, re.S)):
         s = inner.group(1)
     s = _TRIG_DEGREES.sub(r"\1(\2 \\cdot \\frac{\\pi}{180})", s)  # \cos 60^\circ is 1/2
     s = _TRAILING_DEGREES.sub("", _DECOR.sub("", _SPACES.sub(" ", s)))
+    s = re.sub(r"\s*(?:\\text\{\s*percent\s*\}|\bpercent\b)\s*$", "", s)  # 25 percent is 25\%
     s = re.sub(r"\\math(?:rm|it)\s*\{\s*([ei])\s*\}", r"\1", s)  # \mathrm{i}, \mathrm{e}: constants, not units
     s = re.sub(r"(?<![\\a-zA-Z])\\(?=\d)", "", s)  # \15: a currency sign that lost its $
     s = _FAMILY_PARAMETER.sub("", s)
@@ -206,7 +212,8 @@ _REL_NAMES = {"\\leq": "<=", "\\le": "<=", "≤": "<=", "\\geq": ">=", "\\ge": "
 _GROUPED_NUMBER = re.compile(r"[-+]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
 _LONE_SYMBOL = re.compile(r"[A-Za-z](?:_\{?[A-Za-z0-9]+\}?)?'*|\\(?:alpha|beta|gamma|delta|theta|lambda|mu|phi|varphi|psi|omega|rho|sigma|tau)"
                           r"|(?!(?:sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt|arcsin|arccos|arctan|sinh|cosh|tanh|lcm|gcd|max|min)\()"
-                          r"[A-Za-z]\w*\([^()=<>]*\)")  # f(x), I(6,3), E(2020, 1993): a named value; log(100) is not
+                          r"[A-Za-z]\w*\([^()=<>]*\)"  # f(x), I(6,3), E(2020, 1993): a named value; log(100) is not
+                          r"|[A-Z]{2,3}|(?:m\s*)?\\angle\s*[A-Z]{1,3}|\\Pr\s*\([^()=]*\)|[A-Za-z]\^\{-1\}\s*\([a-z]\)")
 _MATRIX = re.compile(r"\\begin\{([pbB]?matrix|array)\}(?:\{[^{}]*\})?(.*)\\end\{\1\}", re.S)  # vmatrix: a determinant
 _WORDS = re.compile(r"[A-Za-z][A-Za-z' -]*")
 _UNIT = re.compile(r"(?:\s+|(?=\\))(?:\\(?:text|mathrm|mbox|textnormal)\s*\{\s*([A-Za-z][A-Za-z ./]*?)\s*\}|([A-Za-z]{2,}(?:[ /][A-Za-z]+)*\.?))"
@@ -248,9 +255,16 @@ def _alternatives(s: str, depth: int) -> Answer | None:
             continue
         items = tuple(parse(p.strip(" ,"), depth + 1) for p in _nonempty([p.strip(" ,") for p in parts]))
         if all(isinstance(i, (Interval, Union)) for i in items):
+            if len({v for i in items for v in _variables(i)}) > 1:
+                raise Unparsable("inequalities in different variables")  # x > 1 and y < 3 is no interval
             return Union(items) if joiner == "or" else _intersection(items)
-        return Values(items, "or")
+        return Values(items, "or" if joiner == "or" else ",")  # x = 1 and y = 2 lists; 12 or 13 hedges
     return None
+
+
+def _variables(answer: Answer) -> set[str]:
+    parts = answer.parts if isinstance(answer, Union) else (answer,)
+    return {p.var for p in parts if isinstance(p, Interval) and p.var}
 
 
 def _intersection(items: tuple[Answer, ...]) -> Interval:
@@ -259,7 +273,14 @@ def _intersection(items: tuple[Answer, ...]) -> Interval:
     highs = [i for i in items if isinstance(i, Interval) and i.lo == "-\\infty" and i.hi != "\\infty"]
     if len(items) != 2 or len(lows) != 1 or len(highs) != 1:
         raise Unparsable("an intersection other than one lower and one upper bound")
-    return Interval(lows[0].lo, highs[0].hi, lows[0].lo_closed, highs[0].hi_closed)
+    lo, hi = lows[0], highs[0]
+    try:
+        a, b = evaluate(lo.lo), evaluate(hi.hi)
+    except TooLarge:
+        a = b = None
+    if a is not None and b is not None and (a > b or (a == b and not (lo.lo_closed and hi.hi_closed))):
+        raise Unparsable("an empty intersection")  # x < 1 and x > 3
+    return Interval(lo.lo, hi.hi, lo.lo_closed, hi.hi_closed, lo.var)
 
 
 def _pm_values(s: str, depth: int) -> Answer | None:
@@ -336,6 +357,7 @@ def _inequality(sides: list[str], ops: list[str]) -> Answer:
     if len(lone) != 1 or "=" in ops or "in" in ops:
         raise Unparsable("not an inequality in one variable")
     var = lone[0]
+    name = sides[var]
     lo, hi = ("-\\infty", False), ("\\infty", False)
     for i, op in enumerate(ops):
         left, right = sides[i], sides[i + 1]
@@ -348,12 +370,12 @@ def _inequality(sides: list[str], ops: list[str]) -> Answer:
         if op == "!=":
             if len(ops) != 1:
                 raise Unparsable("!= in a chain")
-            return Union((Interval("-\\infty", bound, False, False), Interval(bound, "\\infty", False, False)))
+            return Union((Interval("-\\infty", bound, False, False, name), Interval(bound, "\\infty", False, False, name)))
         if op in ("<", "<="):
             hi = (bound, op == "<=")
         else:
             lo = (bound, op == ">=")
-    return Interval(lo[0], hi[0], lo[1], hi[1])
+    return Interval(lo[0], hi[0], lo[1], hi[1], name)
 
 
 def _bracketed(s: str, depth: int) -> Answer | None:
@@ -398,11 +420,13 @@ def _matrix(body: str) -> Matrix:
 
 
 def _leaf(s: str) -> Answer:
+    if re.search(r"\\frac\s*\{\s*d[a-z]?\s*\}\s*\{\s*d[a-z]\s*\}", s):
+        raise Unparsable("derivative notation is an operation, not a value")
     # A sentence around a number is not a value ("at least 7", "7 squared", "12 is not right"):
     # only unit words after it are dropped (_strip_units), never words that change it.
     s = _strip_units(s)
     words = _FONT.sub(r"\1", s).strip()
-    if re.search(r"\d\s+\d", s) and not _GROUPED_NUMBER.fullmatch(s):
+    if re.search(r"(?<![_^\d])\d+\s+\d", s) and not _GROUPED_NUMBER.fullmatch(s):
         raise Unparsable("digits separated by spaces")  # `1 2` is not 12
     if _WORDS.fullmatch(words) and re.search(r"[A-Za-z]{2,}", words) and not _is_math_word(words):
         return Text(re.sub(r"[\s-]+", " ", words.lower()).strip())
@@ -421,7 +445,10 @@ def _is_math_word(words: str) -> bool:
 # Words that change a value, or say something about it, are never units.
 _NOT_UNITS = re.compile(r"\b(?:not|no|is|are|was|isn't|wrong|incorrect|false|true|rejected|invalid|approx\w*|about|"
                         r"squared|cubed|thousands?|millions?|billions?|trillions?|hundreds?|dozens?|times|factorial|"
-                        r"percent|root|of|over|plus|minus|negative|positive|less|more|least|most|than|at|or|and|"
+                        r"root|of|over|plus|minus|negative|positive|less|more|least|most|than|at|or|and|otherwise|"
+                        r"halves|halved|thirds?|quarters?|fourths?|fifths?|sixths?|sevenths?|eighths?|ninths?|tenths?|"
+                        r"\w+ths|tens|dozens?|scores?|gross|pairs?|couples?|doubled?|tripled?|quadrupled?|"
+                        r"divided|multiplied|added|subtracted|repeating|recurring|reciprocal|inverse|"
                         r"pi|e|i|sin|cos|tan|log|ln|exp|sqrt|mod|modulo|base|power|to|the|if|only|either|neither)\b",
                         re.IGNORECASE)
 _COMPOUND_UNIT = re.compile(r"(?:\s*(?:/|\\cdot)?\s*\\(?:text|mathrm|mbox|textnormal)\s*\{\s*[A-Za-z][A-Za-z .]*\}"
@@ -462,6 +489,8 @@ class Leaves(Protocol):
 
     def equations_equal(self, a: tuple[str, str], b: tuple[str, str]) -> bool: ...
 
+    def rounds_to(self, exact: str, decimal: str) -> bool: ...
+
 
 Compare = Callable[[Answer, Answer, Leaves], bool]
 _RULES: dict[tuple[type, type], Compare] = {}
@@ -489,7 +518,8 @@ def _scalars(g: Scalar, c: Scalar, leaves: Leaves) -> bool:
     if leaves.scalars_equal(g.latex, c.latex):
         return True
     # GRADING: a rounded decimal counts only when the reference is that decimal.
-    return bool(c.approx) and bool(re.fullmatch(r"-?\d*\.\d+", g.latex)) and leaves.scalars_equal(g.latex, c.approx)
+    return (bool(c.approx) and bool(re.fullmatch(r"-?\d*\.\d+", g.latex)) and leaves.scalars_equal(g.latex, c.approx)
+            and leaves.rounds_to(c.latex, c.approx))
 
 
 @rule(Scalar, Equation)
@@ -572,10 +602,17 @@ def _unordered(g: Values | FiniteSet, c: Values | FiniteSet, leaves: Leaves) -> 
     return _flat(g.items) == g.items and flat_c != c.items and _matched(g.items, flat_c, leaves)
 
 
+_COORDINATES = ("xyz", "abc", "pqr", "uvw", "fgh")
+
+
 def _by_name(answer: Values | FiniteSet | Tuple) -> tuple[Answer, ...]:
-    """A system's values in alphabetical order of their names ((x, y), (f, g)); others as written."""
+    """A system's values in the conventional order of coordinate names (y = 4, x = 3 is the point
+    (3, 4)); other names in the order written ((m, b) = (2, 3) is not m = 3, b = 2)."""
     if isinstance(answer, (Values, FiniteSet)) and _is_system(answer):
-        return tuple(sorted(answer.items, key=_name))
+        names = [_name(i) for i in answer.items]
+        for order in _COORDINATES:
+            if set(names) <= set(order):
+                return tuple(sorted(answer.items, key=lambda i: order.index(_name(i))))
     return answer.items
 
 

@@ -33,7 +33,7 @@ _FINAL_MARKERS = re.compile(
     re.IGNORECASE)
 # GSM8K's "#### 72" (a number, maybe lower-case unit words); a markdown heading ("#### Step 2",
 # "#### 1. Setting up", "#### 3 Cases", "#### 1 - Setup") is not an answer.
-_GSM8K_MARKER = re.compile(r"####[ \t]*(?P<rest>[-+]?\$?[ \t]*\d[\d,]*(?:\.\d+)?)(?:[ \t]+[a-z][a-z ]*)?[ \t]*$", re.M)
+_GSM8K_MARKER = re.compile(r"####[ \t]*(?P<rest>[-+]?\$?[ \t]*\d[\d,]*(?:\.\d+)?(?:[ \t]+[a-z][a-z ]*)?)[ \t]*$", re.M)
 _FINAL_HEADING = re.compile(r"^[ \t]*(?:#{1,6}[ \t]*)?\**[ \t]*Final Answer[ \t]*\**[ \t]*:?[ \t]*\**[ \t]*\n\s*(?P<rest>.+)",
                             re.M | re.IGNORECASE)
 _BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
@@ -69,9 +69,17 @@ def boxed_answers(text: str) -> list[str | None]:
     return [inner for _, _, inner in _boxes(text)]
 
 
-_CONNECTOR = re.compile(r"^(?:[\s$,;/()]|\\quad|\\text\{\s*(?:or|and)\s*\}|\bor\b|\band\b|\bperhaps\b|\bmaybe\b|"
-                        r"\bpossibly\b|\bequivalently\b|\balternatively\b|\bif\b)*$", re.IGNORECASE)
-_OR_AFTER = re.compile(r"^\W{0,3}\(?\s*or\b", re.IGNORECASE)
+_HEDGE_WORDS = {"or", "and", "perhaps", "maybe", "possibly", "equivalently", "alternatively", "if", "otherwise",
+                "either", "else", "lor", "vee"}
+_OR_AFTER = re.compile(r"^(?:\W|\\[a-zA-Z]+)*?\s*\b(?:or|otherwise|alternatively)\b", re.IGNORECASE)
+_OR_BEFORE = re.compile(r"\b(?:or|otherwise|alternatively)\b(?:\W|\\[a-zA-Z]+)*$", re.IGNORECASE)
+
+
+def _joins_alternatives(between: str) -> bool:
+    """Text between two boxes that only joins them: punctuation, spacing commands, `\\`, and a
+    few words such as "or", "otherwise", "perhaps" (at most 6 words)."""
+    words = re.findall(r"[A-Za-z]+", re.sub(r"\\(?:text|mathrm|textbf)\s*\{|\\(?:q?quad|[,;:! ])", " ", between))
+    return len(words) <= 6 and all(w.lower() in _HEDGE_WORDS for w in words)
 
 
 def extract_answer(text: str) -> tuple[str | None, str]:
@@ -94,23 +102,27 @@ def _boxed_answer(text: str, boxes: list[tuple[int, int, str | None]]) -> tuple[
     last_start, last_end, last = boxes[-1]
     if last is None or not last.strip():
         return None, "no_answer"
-    if _OR_AFTER.match(text[last_end:last_end + 40]):
-        return None, "hedged"
-    gap_end = last_start
+    line_start = text.rfind("\n", 0, last_start) + 1
+    if _OR_AFTER.match(text[last_end:last_end + 40].split("\n")[0]) or _OR_BEFORE.search(text[max(line_start, last_start - 40):last_start]):
+        return None, "hedged"  # \boxed{12} or 13; the answer is 13 or \boxed{12}
+    gap_end, alternatives = last_start, [last.strip()]
     for start, end, inner in reversed(boxes[:-1]):
-        between = text[end:gap_end]
-        if not _CONNECTOR.match(between):
+        if inner is None or not _joins_alternatives(text[end:gap_end]):
             break
-        if inner is not None and inner.strip() != last.strip():
-            return None, "hedged"
-        gap_end = start  # an identical box: look further back
+        if inner.strip() not in alternatives:
+            alternatives.insert(0, inner.strip())
+        gap_end = start
+    if len(alternatives) > 1:  # graded as alternatives: right only if every one is (`or equivalently`)
+        return " \\text{ or } ".join("{" + a + "}" for a in alternatives), ""
     return last.strip(), ""
 
 
-_HYPOTHESIS = re.compile(r"\b(?:suppose|supposing|assume|assuming|if|guess|mistake|whether|might|could|would|not)\b[^.\n]{0,40}$",
+_HYPOTHESIS = re.compile(r"\b(?:suppose|supposing|assume|assuming|if|guess|mistake|whether|might|could|would|not|maybe|"
+                         r"perhaps|probably|possibly|likely|at first|initially|wrote|thought|earlier)\b[^.\n]{0,40}$",
                          re.IGNORECASE)
-_CHANGE_OF_MIND = re.compile(r"\b(?:wait|however|but|actually|hmm|contradiction|mistake|wrong|incorrect|recheck|"
-                             r"re-evaluate|reconsider)\b", re.IGNORECASE)
+_CHANGE_OF_MIND = re.compile(r"\b(?:wait|however|but|actually|hmm|contradiction|mistake|wrong|incorrect|recheck|re-evaluate|"
+                             r"reconsider|oops|hold on|on second thought|correction|nope|scratch that|instead|rather|"
+                             r"no,|err)\b", re.IGNORECASE)
 _TRUNCATED = re.compile(r"(?:[=+\-*/:(,^]|\\times|\\cdot|\\frac)\s*$")
 
 
@@ -120,18 +132,23 @@ def _markers(text: str) -> list[tuple[int, str]]:
     weak ones ("the answer is", "Answer:"), and a weak one inside the working does not count:
     a hypothesis ("suppose the answer is 12"), one followed by more checking or a lot more
     text, or one whose rest starts with a word ("the answer is determined by ...")."""
-    strong = [(m.start(), m.group("rest")) for m in _GSM8K_MARKER.finditer(text)]
-    strong += [(m.start(), _heading_answer(m.group("rest"))) for m in _FINAL_HEADING.finditer(text)]
-    weak = []
+    truncated = bool(_TRUNCATED.search(text[-200:]))
+    strong, weak = [], []
+    for m in _GSM8K_MARKER.finditer(text):
+        strong.append((m.start(), m.group("rest")))
+    for m in _FINAL_HEADING.finditer(text):
+        strong.append((m.start(), _heading_answer(m.group("rest"))))
     for m in _FINAL_MARKERS.finditer(text):
-        if m.group("strong"):
-            strong.append((m.start(), m.group("rest")))
-            continue
+        # Only a window after the marker is read: a marker with more text than the cap after
+        # it is already out, so the scan stays linear however many markers there are.
         line_end = text.find("\n", m.end())
-        after = text[line_end:] if line_end >= 0 else ""
-        if (len(re.sub(r"\s+", "", after)) > MAX_TEXT_AFTER_WEAK_MARKER or _CHANGE_OF_MIND.search(after)
-                or (after.strip() and _TRUNCATED.search(text))
-                or _HYPOTHESIS.search(text[max(0, m.start() - 60):m.start()])
+        after = text[line_end:line_end + 4 * MAX_TEXT_AFTER_WEAK_MARKER] if line_end >= 0 else ""
+        retracted = (_CHANGE_OF_MIND.search(after) or _HYPOTHESIS.search(text[max(0, m.start() - 60):m.start()]))
+        if m.group("strong"):
+            if not retracted:
+                strong.append((m.start(), m.group("rest")))
+            continue
+        if (retracted or len(re.sub(r"\s+", "", after)) > MAX_TEXT_AFTER_WEAK_MARKER or (after.strip() and truncated)
                 or re.match(r"[a-z]{3,}\b", m.group("rest").strip())):
             continue
         weak.append((m.start(), m.group("rest")))
@@ -142,7 +159,9 @@ def _heading_answer(line: str) -> str:
     """The line under a "### Final Answer" heading: its bold value when that ends the sentence
     ("... is **6**."), else the line ("**13** or **12**" stays a hedge)."""
     bold = _BOLD.findall(line)
-    if len(bold) == 1 and re.search(r"\*\*[^*]+\*\*\s*\.?\s*$", line):
+    before = line[:line.find("**")]
+    if (len(bold) == 1 and re.search(r"\*\*[^*]+\*\*\s*\.?\s*$", line)
+            and not re.search(r"\b(?:not|instead of|rather than|never|except)\b", before, re.IGNORECASE)):
         return bold[0]
     return line
 
@@ -163,14 +182,15 @@ def _final_line_answer(rest: str) -> str:
         line = inner.group("rest").strip()
     line = _SIGN_OFF.sub("", line.replace("**", "")).strip(" \t")
     span = _MATH_SPAN.match(line)
-    if span and not _MORE_VALUES.match(line[span.end():]):
+    rest_of_line = line[span.end():] if span else ""
+    if span and not (_MORE_VALUES.match(rest_of_line) or re.search(r"\$|\\\(|\bor\b|;|\botherwise\b", rest_of_line)):
         return next(g for g in span.groups() if g is not None).strip()
     if span:
         line = _MATH_SPAN.sub(lambda m: next(g for g in m.groups() if g is not None), line)
     return line.rstrip(".").strip("$ ").strip()
 
 
-_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?(?:\s.*)?$")
+_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?[.:]?(?:\s.*)?$")
 _CHOICE_WRAPPERS = re.compile(r"\\(?:text|textbf|mathrm|mathbf|textnormal)\s*\{([^{}]*)\}")
 MAX_NESTING = 64
 
@@ -199,16 +219,17 @@ def _unwrapped_parens(answer: str) -> str:
     return answer
 
 
-_CHOICE_QUALIFIERS = re.compile(r"\b(?:or|and|not|no|nor|incorrect|wrong|false|except|maybe|perhaps|either|neither)\b"
-                                r"|\(\s*[A-Ea-e]\s*\)|(?<![\\A-Za-z])[A-E](?![A-Za-z])", re.IGNORECASE)
+_CHOICE_QUALIFIERS = re.compile(r"(?i:\b(?:or|and|not|no|nor|incorrect|wrong|false|except|maybe|perhaps|either|neither)\b)"
+                                r"|\(\s*[A-Ea-e]\s*\)|(?<![\\A-Za-z])[A-E](?![A-Za-z])")
 
 
 def choice_letter(answer: str) -> str | None:
     """`C`, `(C)`, `\textbf{(C)} 12`; not `C or D`, `(C) 15 or (D) 20`, `C is incorrect`."""
     answer = _CHOICE_WRAPPERS.sub(r"\1", _CHOICE_WRAPPERS.sub(r"\1", clean(answer))).strip()
     m = _CHOICE.match(answer)
-    if not m or _CHOICE_QUALIFIERS.search(answer[m.end(1):].lstrip(") ")):
-        return None
+    rest = answer[m.end(1):].lstrip(").: ") if m else ""
+    if not m or _CHOICE_QUALIFIERS.search(rest) or re.match(r"(?:=|\\approx|≈|<|>|\\[lg]e)", rest):
+        return None  # `c = 5`, `e \approx 2.718` name values, not choices
     return m.group(1).upper()
 
 
@@ -227,8 +248,16 @@ _DECIMAL = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
 
 
 _PLAIN_SQRT = re.compile(r"(?<![\\A-Za-z])sqrt\s*\(([^()]*)\)")
-_PLAIN_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt)"
+_PLAIN_FUNCTIONS = re.compile(r"(?<![\\A-Za-z])(arcsin|arccos|arctan|sinh|cosh|tanh|sin|cos|tan|cot|sec|csc|log|ln|exp|sqrt|pi)"
                               r"(?![A-Za-z])")
+
+
+def _CASE_SENSITIVE() -> object:
+    """latex2sympy's defaults, but X and x stay different symbols (as in the fast parser)."""
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
+
+    return ConversionConfig(interpret_as_mixed_fractions=True, interpret_simple_eq_as_assignment=False,
+                            interpret_contains_as_eq=True, lowercase_symbols=False)
 
 
 def _to_sympy(latex: str) -> object:
@@ -246,7 +275,7 @@ def _to_sympy(latex: str) -> object:
     except Unsupported:
         pass
     exact = _DECIMAL.sub(lambda m: f"{{\\frac{{{m.group(1) or '0'}{m.group(2)}}}{{1{'0' * len(m.group(2))}}}}}", latex)
-    expr = latex2sympy(exact)
+    expr = latex2sympy(exact, conversion_config=_CASE_SENSITIVE())
     if isinstance(expr, sympy.Basic):
         # latex2sympy reads `i` as a symbol; in a final answer it is the imaginary unit.
         names = {s for s in expr.free_symbols if getattr(s, "name", "") == "i"}
@@ -303,6 +332,8 @@ def _zero_at_secret_points(diff: object, symbols: list) -> bool:
         value = diff.subs(point)  # type: ignore[attr-defined]
         if value.has(sympy.zoo, sympy.nan):
             continue  # a pole: draw again
+        if not value.is_Rational:
+            break  # irrational coefficients (x/(sqrt2+1)): exact evaluation is not a plain number
         if value != 0:
             return False
         hits += 1
@@ -311,16 +342,42 @@ def _zero_at_secret_points(diff: object, symbols: list) -> bool:
     return sympy.simplify(diff) == 0  # type: ignore[operator]
 
 
+def _too_large(expr: object) -> bool:
+    """Powers and binomials too big to evaluate exactly within the bound (GRADING: fail fast)."""
+    import sympy
+
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Pow) and node.exp.is_Integer and abs(int(node.exp)) > 10_000 and not node.base.is_Atom:
+            return True
+        if isinstance(node, (sympy.binomial, sympy.factorial)) and any(a.is_Integer and int(a) > 10_000 for a in node.args):
+            return True
+    return False
+
+
 def _same_value(a: object, b: object) -> bool:
     import sympy
 
     if a == b:
         return True
+    if _too_large(a) or _too_large(b):
+        return False
     if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
         return False
     if any(x.has(sympy.oo, -sympy.oo, sympy.zoo, sympy.nan) for x in (a, b)):
         return False  # infinities are equal only as the same symbol (a == b above)
     return _is_zero(a - b)
+
+
+def _rounds_to(exact: object, decimal: str) -> bool:
+    """`\\frac{\\sqrt2}{2} \\approx 0.707`: the exact value is within half a unit of the decimal's
+    last place (so `\\frac12 \\approx 0.67` does not make 0.67 right)."""
+    import sympy
+
+    places = len(decimal.split(".")[1]) if "." in decimal else 0
+    value = sympy.N(exact, 40)  # type: ignore[call-overload]
+    if not value.is_real:
+        return False
+    return abs(value - sympy.Rational(decimal)) <= sympy.Rational(1, 2 * 10 ** places)
 
 
 def _proportional(a: object, b: object) -> bool:
@@ -339,6 +396,8 @@ def _proportional(a: object, b: object) -> bool:
 def _sympy_compare(kind: str, a: object, b: object) -> bool:
     """Runs inside the bounded worker process: scalars by exact value, equations by solution set."""
     try:
+        if kind == "approx":
+            return _rounds_to(_to_sympy(a), str(b))  # type: ignore[arg-type]
         if kind == "scalar":
             left, right = _to_sympy(a), _to_sympy(b)  # type: ignore[arg-type]
         else:
@@ -378,6 +437,9 @@ class _BoundedLeaves:
 
     def equations_equal(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
         return bool(self.worker.call(("equation", a, b), self.timeout_s))
+
+    def rounds_to(self, exact: str, decimal: str) -> bool:
+        return bool(self.worker.call(("approx", exact, decimal), self.timeout_s))
 
 
 def _compact(latex: str) -> str:
@@ -469,9 +531,11 @@ class MathVerifier:
         except Unparsable as exc:
             return "wrong_answer", f"unparsable answer: {exc}"
         kinds = f"{kind_of(gold)} vs {kind_of(cand)}"
-        # "12 or 13", "12 \pm 1": alternatives, unless the question asks for several values.
+        # "12 or 13", "12 \pm 1": alternatives, unless the question asks for several values, or
+        # every alternative is the same right value ("\boxed{A} or equivalently \boxed{A'}").
         if isinstance(cand, Values) and cand.joiner != "," and not multi_valued(gold):
-            return "hedged", kinds
+            same = cand.joiner == "or" and all(equivalent(gold, item, self._leaves) for item in cand.items)
+            return ("correct" if same else "hedged"), kinds
         return ("correct" if equivalent(gold, cand, self._leaves) else "wrong_answer"), kinds
 
     def close(self) -> None:

@@ -202,4 +202,130 @@ CASES = [
     ("\\frac{\\pi}{6}+k\\pi", B("\\frac{\\pi}{6}+k\\pi, k \\in \\mathbb{Z}"), True, "family with parameter"),
     ("\\frac{14}{3}", B("4 \\frac{2}{3}"), True, "mixed number with space"),
     ("100", B("100 \\text{ km/h}"), True, "unit with slash"),
+    # ===== round 2 =====
+    # Added by a second red-team round against the rewritten verifier (fast LaTeX parser,
+    # Schwartz-Zippel checks, strong/weak markers, box hedging, unit deny-list, named systems).
+    # ---------------- SHOULD FAIL: adversarial ----------------------------------------------
+    # --- box hedging (math.py:_boxed_answer, _CONNECTOR, _OR_AFTER): separators not in the list ---
+    ("12", COT + "So \\boxed{13} \\; \\text{or} \\; \\boxed{12}", False, "r2 hedge: '\\;' spacing between boxes is not a _CONNECTOR"),
+    ("12", COT + "So \\boxed{13} \\qquad \\boxed{12}", False, "r2 hedge: \\qquad between boxes (_CONNECTOR has only \\quad)"),
+    ("12", COT + "So \\boxed{13}\\text{, or }\\boxed{12}", False, "r2 hedge: \\text{, or } between boxes"),
+    ("12", COT + "$$\\boxed{13} \\\\ \\boxed{12}$$", False, "r2 hedge: a list of boxes split by a LaTeX line break"),
+    ("12", COT + "So \\boxed{13} \\lor \\boxed{12}", False, "r2 hedge: \\lor between boxes"),
+    ("12", COT + "So \\boxed{13}, otherwise \\boxed{12}", False, "r2 hedge: 'otherwise' between boxes"),
+    ("12", COT + "So \\boxed{12} \\text{ or } 13", False, "r2 hedge: \\text{ or } 13 after the last box (_OR_AFTER needs a bare 'or')"),
+    ("12", COT + "The answer is 13 or \\boxed{12}.", False, "r2 hedge: the alternative stated before the only box"),
+    # --- final-line spans (math.py:_final_line_answer, _MORE_VALUES): the first span wins ---
+    ("12", COT + "The final answer is $12$, or $13$ if zero counts.", False, "r2 hedge: ', or $13$' (_MORE_VALUES wants $ right after the comma)"),
+    ("12", COT + "The final answer is $12$ (or $13$).", False, "r2 hedge: '(or $13$)' after the first span"),
+    ("12", COT + "The final answer is $12$ or possibly $13$.", False, "r2 hedge: 'or possibly $13$'"),
+    ("12", COT + "Final Answer: $12$; $13$", False, "r2 hedge: two spans separated by ';'"),
+    ("12", COT + "The answer is $12$ \\text{ or } $13$", False, "r2 hedge: \\text{ or } between spans"),
+    # --- markers (math.py:_markers, _CHANGE_OF_MIND, _HYPOTHESIS): corrections not in the word lists ---
+    ("12", COT + "The answer is 12.\nOops, I miscounted: there are 13 apples.", False, "r2 marker: 'Oops' correction after a weak marker"),
+    ("12", COT + "So the answer is 12.\n\nHold on, I double counted the shared apple, so the total is 11.", False, "r2 marker: 'Hold on' correction"),
+    ("12", "I'll compute.\nThe answer is 12.\nOn second thought, we must subtract one: 11.", False, "r2 marker: 'On second thought' correction"),
+    ("12", "The answer is 12.\nCorrection: it's 11.", False, "r2 marker: 'Correction:' after a weak marker"),
+    ("12", "Answer: 12\nNope, recounting gives 11.", False, "r2 marker: 'Nope' correction"),
+    ("12", "Maybe the answer is 12.\nLet's see: 12 * 3 = 36, which is not 39. So there are 13 apples.", False,
+     "r2 marker: 'Maybe' hypothesis (_HYPOTHESIS lacks maybe/perhaps/probably)"),
+    ("12", "At first I wrote that the final answer is 12.\nBut that double counts the shared apple, so there are 13 apples.", False,
+     "r2 marker: a strong marker inside a retracted hypothesis skips every heuristic"),
+    ("12", COT + "### Final Answer\nThere are 13 apples, not **12**.", False, "r2 heading: the single bold is the rejected value"),
+    # --- GSM8K #### (math.py:_GSM8K_MARKER): trailing lower-case words dropped without the deny-list ---
+    ("7", COT + "#### 7 thousand", False, "r2 gsm8k: '#### 7 thousand' is 7000"),
+    ("12", COT + "#### 12 is wrong", False, "r2 gsm8k: '#### 12 is wrong'"),
+    # --- unit deny-list gaps (answers.py:_strip_units, _NOT_UNITS) ---
+    ("7", B("7 \\text{ halves}"), False, "r2 units: '7 halves' is 3.5"),
+    ("5", B("5 \\text{ hundredths}"), False, "r2 units: 'hundredths' (deny-list has hundreds? with \\b)"),
+    ("3", COT + "The answer is: 3 quarters", False, "r2 units: '3 quarters' is 0.75"),
+    ("12", B("12 \\text{ doubled}"), False, "r2 units: '12 doubled' is 24"),
+    ("\\frac{3}{10}", B("0.3 \\text{ repeating}"), False, "r2 units: '0.3 repeating' is 1/3"),
+    ("5", COT + "The answer is 5 tens.", False, "r2 units: '5 tens' is 50"),
+    ("12", B("12 \\text{ divided by four}"), False, "r2 units: 'divided by four' stripped"),
+    # --- approximation (answers.py:_scalars, c.approx): the exact value is never checked ---
+    ("0.67", B("\\frac{1}{2} \\approx 0.67"), False, "r2 approx: 1/2 is not about 0.67; only the decimal is compared"),
+    # --- named systems (answers.py:_by_name): alphabetical order re-assigns the values ---
+    ("(2, 3)", B("m = 3, b = 2"), False, "r2 names: (m, b) = (2, 3) asked; m = 3 is wrong, sorted b, m makes it (2, 3)"),
+    ("\\left(5, \\frac{\\pi}{2}\\right)", B("r = \\frac{\\pi}{2}, \\theta = 5"), False,
+     "r2 names: polar r and theta swapped; '\\theta' sorts before 'r'"),
+    # --- and/or of inequalities (answers.py:_alternatives, _intersection): variables never compared ---
+    ("(1, 3)", B("x > 1 \\text{ and } y < 3"), False, "r2 and: bounds on two different variables"),
+    ("(-\\infty, 1) \\cup (3, \\infty)", B("x < 1 \\text{ or } y > 3"), False, "r2 or: union over two different variables"),
+    ("(3, 1)", B("x < 1 \\text{ and } x > 3"), False, "r2 and: empty intersection built as Interval(3, 1), matches the point (3, 1)"),
+    # --- fast parser implicit multiplication (latex_fast.py:_Parser.term, atom) ---
+    ("x", B("\\frac{d}{dx} x^2"), False, "r2 fast parser: d/dx read as d/(d*x), so d/dx x^2 = x"),
+    ("\\frac{y}{x}", B("\\frac{dy}{dx}"), False, "r2 fast parser: dy/dx cancels d"),
+    ("x", B("X"), False, "r2 stricter: symbols are lower-cased, so X == x"),
+    # --- choice letters (math.py:choice_letter): a variable named like a choice ---
+    ("C", B("c = 5"), False, "r2 choice: 'c = 5' is the value of side c, not choice (C)"),
+    ("E", B("e \\approx 2.718"), False, "r2 choice: Euler's e is not choice (E)"),
+    # --- pathological: must fail fast (these hit the 5 s worker timeout) ---
+    ("0", B("(x+1)^{10^{8}} - (x+2)^{10^{8}}"), False, "r2 SLOW: huge symbolic power, _refuted evaluates exact rationals"),
+    ("1", B("\\binom{10^{7}}{5000000}"), False, "r2 SLOW: fast parser evaluates binomial eagerly (no cap like MAX_FACTORIAL)"),
+    # --- controls that fail today (keep them failing) ---
+    ("(1, 3)", B("x > 1 \\text{ and } x > 3"), False, "r2 control: two lower bounds"),
+    ("1000", B("1.000"), False, "r2 control stricter: 1.000 is one, not a thousand"),
+    ("3 + 4i", B("3+4j"), False, "r2 control stricter: j is not the imaginary unit"),
+    ("(-1)^n", B("1"), False, "r2 control: (-1)^n is not 1"),
+    ("a_1 - a_2", B("a_2 - a_1"), False, "r2 control: subscripts swapped"),
+    ("x", B("\\sqrt{x^2}"), False, "r2 control: sqrt(x^2) is |x|"),
+    ("20", B("2^{1}0"), False, "r2 control: 2^{1}0 is 0"),
+    ("2", B("\\pm\\sqrt{4}"), False, "r2 control: pm"),
+    ("\\text{no}", B("\\text{not no}"), False, "r2 control: negated text"),
+
+    # ---------------- SHOULD PASS: forms real models write ----------------------------------
+    # --- named tuples (answers.py:_by_name sorts names alphabetically; '\theta' < 'r', 'b' < 'm') ---
+    ("\\left(5, \\frac{\\pi}{2}\\right)", B("(r, \\theta) = \\left(5, \\frac{\\pi}{2}\\right)"), True, "r2 names: polar coordinates named"),
+    ("\\left(5, \\frac{\\pi}{2}\\right)", B("r = 5, \\theta = \\frac{\\pi}{2}"), True, "r2 names: polar coordinates as a named list"),
+    ("(2, 3)", B("(m, b) = (2, 3)"), True, "r2 names: slope-intercept pair (m, b)"),
+    ("(1, 2)", B("x = 1 \\text{ and } y = 2"), True, "r2 names: 'and' joins a system (read as hedged alternatives)"),
+    # --- named values whose name is not a lone symbol (answers.py:_LONE_SYMBOL, _value_vs_chain) ---
+    ("\\frac{x-1}{2}", B("f^{-1}(x) = \\frac{x-1}{2}"), True, "r2 names: inverse function named f^{-1}(x)"),
+    ("5", B("AB = 5"), True, "r2 names: segment AB"),
+    ("45", B("\\angle ABC = 45^\\circ"), True, "r2 names: angle ABC"),
+    ("30", B("m\\angle B = 30^{\\circ}"), True, "r2 names: m angle B"),
+    ("\\frac{1}{2}", B("\\Pr(A) = \\frac{1}{2}"), True, "r2 names: \\Pr(A)"),
+    # --- exact values (verifiers/math.py:_zero_at_secret_points: structural != 0 on irrational coefficients) ---
+    ("(\\sqrt{2}-1)x", B("\\frac{x}{\\sqrt{2}+1}"), True, "r2 SZ: unrationalised coefficient, value != 0 structurally"),
+    ("(2+\\sqrt{3})x", B("\\frac{x}{2-\\sqrt{3}}"), True, "r2 SZ: unrationalised coefficient"),
+    ("-\\sqrt[3]{2}", B("\\sqrt[3]{-2}"), True, "r2 real cube root: sympy's principal root is complex"),
+    ("\\frac{1}{3}", B("0.\\bar{3}"), True, "r2 repeating decimal written with \\bar"),
+    # --- parsing (answers.py:_leaf '\\d\\s+\\d', _SINGLE_LETTER_UNITS, latex_fast single) ---
+    ("3", B("\\log_2 8"), True, "r2 leaf: '\\log_2 8' refused as 'digits separated by spaces'"),
+    ("\\frac{1}{4}", B("\\sin^2 30^\\circ"), True, "r2 leaf: sin^2 30 degrees refused as 'digits separated by spaces'"),
+    ("2", B("\\sqrt[3] 8"), True, "r2 TeX one-token argument of \\sqrt[3]"),
+    ("6s^2", B("6 s^2"), True, "r2 units: the variable s stripped as seconds"),
+    ("25", B("25 \\text{ percent}"), True, "r2 units: the word percent is a percent sign (GRADING: stripped)"),
+    ("(-\\infty, 0) \\cup (0, \\infty)", B("\\mathbb{R} \\setminus \\{0\\}"), True, "r2 set: R minus a point"),
+    ("\\frac{\\pi}{4}", COT + "Final Answer: pi/4", True, "r2 plain text: pi read as p*i"),
+    ("2^{n+1}", COT + "Final Answer: 2^(n+1)", True, "r2 plain text: parenthesised exponent"),
+    # --- markers (math.py:_markers): a confirming check after the answer drops it ---
+    ("72", COT + "So the answer is 72.\n\nBut wait, let me double-check: 48 + 24 = 72. Yes, that's correct.", True,
+     "r2 marker: a confirming double-check mentions 'wait'/'but'"),
+    ("72", COT + "So the answer is 72.\n\nHowever, note that this assumes no eggs break.", True, "r2 marker: a caveat after the answer"),
+    # --- choice letters (math.py:_CHOICE, _CHOICE_QUALIFIERS) ---
+    ("C", COT + "The answer is C: 12.", True, "r2 choice: 'C: 12'"),
+    ("B", B("\\text{B. } 12"), True, "r2 choice: 'B. 12'"),
+    ("C", B("\\textbf{(C)}\\ 2e"), True, "r2 choice: the option's value contains e (read as a second letter)"),
+    # --- pathological but correct: must also be fast ---
+    ("12", "Answer: 1\n" * 4000 + "Answer: 12", True,
+     "r2 SLOW: _markers re-scans the rest of the text per weak marker (19k lines: 70 s)"),
+    # --- controls that pass today (keep them passing) ---
+    ("1024", B("2^10"), True, "r2 control: 2^10 as models mean it"),
+    ("5", B("|3+4i|"), True, "r2 control: modulus"),
+    ("e^2", B("\\exp 2"), True, "r2 control: exp without brackets"),
+    ("2", B("\\ln e^2"), True, "r2 control: ln e^2"),
+    ("n!", B("n(n-1)!"), True, "r2 control: factorial identity"),
+    ("\\binom{n}{2}", B("\\frac{n(n-1)}{2}"), True, "r2 control: binomial identity"),
+    ("(-1)^n", B("(-1)^{n+2}"), True, "r2 control: non-rational identity via simplify"),
+    ("x+1", B("\\frac{x^2-1}{x-1}"), True, "r2 control: removable pole"),
+    ("x", B("e^{\\ln x}"), True, "r2 control: e^ln x"),
+    ("\\frac{(1-i)x}{2}", B("\\frac{x}{1+i}"), True, "r2 control: complex coefficient"),
+    ("10000", B("10,000.00"), True, "r2 control: grouped decimal"),
+    ("-3, 2", COT + "The final answer is $x = -3$ or $x = 2$.", True, "r2 control: two spans for two roots"),
+    ("(1, 3)", B("x < 3 \\text{ and } x > 1"), True, "r2 control: intersection in either order"),
+    ("\\frac{\\sqrt{3}}{2}", B("\\sin(60^\\circ)"), True, "r2 control: degrees inside brackets"),
+    ("10", B("\\dbinom{5}{2}"), True, "r2 control: dbinom"),
+    ("\\frac{11\\pi}{4}", B("2\\frac{3}{4}\\pi"), True, "r2 control: mixed number times pi"),
 ]

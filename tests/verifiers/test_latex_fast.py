@@ -19,7 +19,9 @@ SAME_AS_LATEX2SYMPY = [
 
 @pytest.mark.parametrize("latex", SAME_AS_LATEX2SYMPY)
 def test_same_reading_as_latex2sympy(latex):
-    assert sympy.simplify(parse_fast(latex) - latex2sympy(latex)) == 0
+    from verifiers.math import _CASE_SENSITIVE
+
+    assert sympy.simplify(parse_fast(latex) - latex2sympy(latex, conversion_config=_CASE_SENSITIVE())) == 0
 
 
 @pytest.mark.parametrize("latex,value", [

@@ -279,6 +279,9 @@ CASES = [
     ("1,2,3,4", COT + "\\boxed{\\{1, 2\\}, \\{3, 5\\}}", False, "wrong_answer"),
     ("\\frac{\\pi}{6}+k\\pi", COT + "\\boxed{\\frac{\\pi}{6} + k\\pi \\text{ for } k \\in \\mathbb{Z}}", True, "correct"),
     ("8", COT + "\\boxed{\\sqrt{\\sqrt{}}}", False, "wrong_answer"),
+    # alternatives that are all the same right value are not a hedge
+    ("\\frac{1}{2}", COT + "\\boxed{\\frac{2}{4}}\nor equivalently,\n\\boxed{0.5}", True, "correct"),
+    ("\\frac{1}{2}", COT + "\\boxed{\\frac{2}{4}}\nor equivalently,\n\\boxed{0.6}", False, "hedged"),
     # --- pathological input fails fast ---
     ("1", COT + "\\boxed{10^{10^{10}}}", False, "wrong_answer"),
     ("1", COT + "\\boxed{9^{9^{9^{9}}}}", False, "wrong_answer"),

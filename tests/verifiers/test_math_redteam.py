@@ -18,6 +18,10 @@ KNOWN_LIMITS = {
     "set-builder notation": "{x | x > 2} is not parsed as a set",
     "temperature": "-3 degrees C: a unit after the degree sign is not stripped",
     "prose parenthetical": "'7 (seven)': a gloss after the value is not stripped",
+    "r2 units: the variable s stripped as seconds": "a lone s after a number reads as seconds",
+    "r2 set: R minus a point": "set difference is not parsed",
+    "r2 marker: a confirming double-check mentions 'wait'/'but'": "any change-of-mind word after a weak marker voids it",
+    "r2 marker: a caveat after the answer": "any change-of-mind word after a weak marker voids it",
 }
 
 
