@@ -175,6 +175,7 @@ class StarSection:
     per_problem: int = 4
     max_jaccard: float = 0.8
     drop_solved_by_all: bool = False
+    use_judge: bool = False  # also train on candidates the rule verifier failed and the LLM judge passed
     leak_patterns: list[str] = field(default_factory=list)  # empty → pipelines.select.DEFAULT_LEAKS
     decontam_ngram: int = 8
     decontam_threshold: float = 0.5

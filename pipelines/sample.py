@@ -101,6 +101,8 @@ def config_hash(cfg: Config) -> str:
     for domain in ("math", "code", "lean"):
         if data["verification"].get(domain) == defaults[domain]:
             del data["verification"][domain]
+    if not data["star"].get("use_judge"):
+        data["star"].pop("use_judge", None)  # added later: runs made before it keep their hash
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

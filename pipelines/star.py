@@ -182,7 +182,7 @@ class Star:
     def _export(self, export_dir: Path, train: list[Problem], k: int, decontaminated: int) -> dict:
         star = self.cfg.star
         rules = SelectionRules(star.per_problem, star.max_jaccard, star.drop_solved_by_all,
-                               star.leak_patterns or list(DEFAULT_LEAKS))
+                               star.leak_patterns or list(DEFAULT_LEAKS), use_judge=star.use_judge)
         selection = select(self.cfg.run_dir, k, rules)
         if not selection.rows:
             raise FactoryError(f"iteration {k}: no verified candidates to train on")

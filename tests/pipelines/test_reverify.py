@@ -154,3 +154,13 @@ def test_query_cli_reads_a_verdict_version(lenient_run):
     first = CliRunner().invoke(app, ["query", sql, "--run", str(lenient_run), "--format", "csv", "--verdict-version", "1"])
     assert newest.exit_code == 0 and first.exit_code == 0, newest.output + first.output
     assert "0.5" in newest.stdout and "1.0" in first.stdout
+
+
+def test_star_use_judge_is_configurable_and_old_runs_keep_their_hash(scripted_config):
+    from pipelines.sample import config_hash
+
+    plain = load_config(scripted_config(run_id="h1"))
+    explicit_off = load_config(scripted_config(run_id="h1", extra="[star]\nuse_judge = false"))
+    on = load_config(scripted_config(run_id="h1", extra="[star]\nuse_judge = true"))
+    assert on.star.use_judge and not plain.star.use_judge
+    assert config_hash(plain) == config_hash(explicit_off) != config_hash(on)
