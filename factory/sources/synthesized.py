@@ -23,6 +23,7 @@ class SynthesizedOptions:
 class SynthesizedSource(Source):
     """Problems kept by a synthesis run (labelled, filtered), with their provenance."""
 
+    description = "problems kept by a `factory synthesize` run (labelled, filtered), with their provenance"
     Options = SynthesizedOptions
 
     def problems(self) -> Iterator[Problem]:
