@@ -137,8 +137,14 @@ def judge_report(input_path: str | Path, judge: Any, timeout_s: float = 5.0) -> 
         raise FactoryError(f"input file not found: {src}")
     rule_v, labels, rule, items, skipped = MathVerifier(timeout_s=timeout_s), [], [], [], 0
     try:
-        with src.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
+        with src.open("rb") as fh:
+            for lineno, raw in enumerate(fh, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    print(f"bad_input: {src}:{lineno}: not UTF-8 (byte {exc.start})", file=sys.stderr)
+                    skipped += 1
+                    continue
                 record = _labelled(line, lineno, src)
                 if record is None:
                     skipped += 1 if line.strip() else 0

@@ -133,9 +133,9 @@ def test_judge_report_on_a_labelled_table(tmp_path):
             {"reference": "x+1", "candidate": "\\boxed{x+2}", "label": False},
             {"reference": "3", "candidate": "\\boxed{4}", "label": False}]
     path = tmp_path / "labelled.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in rows) + "\nnot json\n")
+    path.write_bytes(("\n".join(json.dumps(r) for r in rows) + "\nnot json\n").encode() + b'{"x": "\xff"}\n')
     report = judge_report(path, judge())
-    assert report["pairs"] == 4 and report["skipped"] == 1
+    assert report["pairs"] == 4 and report["skipped"] == 2  # bad JSON and bad UTF-8, each named on stderr
     assert report["rule_vs_label_agreement"] == 1.0
     # the scripted judge compares text, so it misses 1/2 = 0.5: 3 of 4 agree with the rule
     assert report["judge_vs_rule_agreement"] == 0.75
