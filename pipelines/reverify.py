@@ -77,7 +77,7 @@ def reverify(run_dir: str | Path, timeout_s: float = 5.0, judge: Any = None,
         plan, resumed = _plan(store, judge, timeout_s)
         graders: dict[str, Any] = {}
         try:
-            _grade_chunks(store, plan, graders, judge, timeout_s, say)
+            _grade_chunks(store, plan, graders, judge, _settings(store.info(), timeout_s), say)
         finally:
             for grader in graders.values():
                 getattr(grader, "close", lambda: None)()
@@ -170,7 +170,7 @@ ORDER BY s.candidate_id
 """
 
 
-def _grade_chunks(store: RunStore, plan: Plan, graders: dict, judge: Any, timeout_s: float,
+def _grade_chunks(store: RunStore, plan: Plan, graders: dict, judge: Any, settings: Any,
                   say: Callable[[str], None]) -> None:
     from schemas import to_table
 
@@ -185,7 +185,7 @@ def _grade_chunks(store: RunStore, plan: Plan, graders: dict, judge: Any, timeou
         if len(rows) != len(ids):
             raise FactoryError(f"reverify chunk {name}: {len(ids)} candidates planned, {len(rows)} found in the "
                                "store (was the run dir changed by hand?)")
-        verdicts = _grade(rows, plan, graders, judge, timeout_s, domain)
+        verdicts = _grade(rows, plan, graders, judge, settings, domain)
         store.commit(name, iteration, domain, {"verdicts": to_table(verdicts, "verdicts")})
         done += 1
         rate = done / max(1e-9, time.perf_counter() - started)
@@ -193,7 +193,7 @@ def _grade_chunks(store: RunStore, plan: Plan, graders: dict, judge: Any, timeou
             f"{rate:.2f} chunks/s, ETA {(len(chunks) - done) / max(rate, 1e-9):.0f} s")
 
 
-def _grade(rows: list[tuple], plan: Plan, graders: dict, judge: Any, timeout_s: float, domain: str) -> list[Verdict]:
+def _grade(rows: list[tuple], plan: Plan, graders: dict, judge: Any, settings: Any, domain: str) -> list[Verdict]:
     problems = [Problem(domain=r[4], prompt=r[7], reference=r[8], source=r[9], tests=r[10], metadata=r[11],
                         problem_id=r[1]) for r in rows]
     start = time.perf_counter()
@@ -201,14 +201,12 @@ def _grade(rows: list[tuple], plan: Plan, graders: dict, judge: Any, timeout_s: 
         outcomes = [judge.verify(p, r[5], extracted=r[6]) for p, r in zip(problems, rows)]
         name, version = "judge", judge.version
     else:
+        from factory.verification import grade, make_verifier
+
         grader = graders.get(domain)
         if grader is None:
-            from verifiers import VERIFIERS
-
-            grader = graders[domain] = VERIFIERS.get(domain)(timeout_s=timeout_s)
-        pairs = [(p, r[5]) for p, r in zip(problems, rows)]
-        outcomes = (grader.verify_batch(pairs) if hasattr(grader, "verify_batch")
-                    else [grader.verify(p, t) for p, t in pairs])
+            grader = graders[domain] = make_verifier(settings, domain)
+        outcomes = [o for o, _ in grade(grader, [(p, r[5]) for p, r in zip(problems, rows)])]
         name, version = grader.name, grader.version
     if len(outcomes) != len(rows):
         raise FactoryError(f"the {name} verifier returned {len(outcomes)} verdicts for {len(rows)} candidates")
@@ -218,6 +216,19 @@ def _grade(rows: list[tuple], plan: Plan, graders: dict, judge: Any, timeout_s: 
                     details=o.details[:2000], duration_ms=per_ms, created_at_ms=now_ms(),
                     extracted_answer=o.extracted, verdict_version=plan.version)
             for r, o in zip(rows, outcomes)]
+
+
+def _settings(run_info: dict, timeout_s: float) -> Any:
+    """The run's own [verification] settings (recorded in run.json), so a re-verification grades
+    with the same per-domain limits and Lean backend as the run did; defaults if none were recorded."""
+    from factory.config import VerificationSection, build
+    from factory.errors import ConfigError
+
+    recorded = run_info.get("config", {}).get("verification")
+    try:
+        return build(VerificationSection, recorded, "run.json verification") if recorded else VerificationSection(timeout_s=timeout_s)
+    except (ConfigError, TypeError, ValueError):
+        return VerificationSection(timeout_s=timeout_s)
 
 
 # ---- what flipped -----------------------------------------------------------------------------
