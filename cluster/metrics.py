@@ -43,14 +43,20 @@ class RunMetrics:
 
     def record(self, chunk: Any, result: Any, verify_s: float) -> None:
         tags = {**self.tags, "domain": chunk.domain}
-        verdicts = result.tables["verdicts"]
-        counts = {"problems": len(chunk.problems), "candidates": result.candidates,
-                  "tokens": result.completion_tokens, "passed": result.passed}
+        # any chunk function's result: sampling chunks, adaptive rounds and step-label chunks
+        # (which have no verdicts table; their tokens are rollout tokens) all count what they have
+        verdicts = result.tables.get("verdicts")
+        counts = {"problems": _problems(chunk, result), "candidates": getattr(result, "candidates", 0),
+                  "tokens": getattr(result, "completion_tokens", getattr(result, "tokens", 0)),
+                  "passed": getattr(result, "passed", 0)}
         for name, value in counts.items():
             self.totals[name] += value
             if value:
                 getattr(self, name).inc(value, tags)
         self.chunk_verify_s.set(verify_s, tags)
+        if verdicts is None:
+            self._update_gauges()
+            return
         for reason, n in _value_counts(verdicts.column("reason")):
             self.verdicts.inc(n, {**tags, "reason": reason})
             if reason != "correct":
@@ -65,6 +71,13 @@ class RunMetrics:
             gauge.set(self.totals[name] / elapsed, self.tags)
         if self.totals["candidates"]:
             self.pass_rate.set(self.totals["passed"] / self.totals["candidates"], self.tags)
+
+
+def _problems(chunk: Any, result: Any) -> int:
+    if hasattr(chunk, "problems"):
+        return len(chunk.problems)
+    table = next((t for t in result.tables.values() if "problem_id" in t.column_names), None)
+    return pc.count_distinct(table.column("problem_id")).as_py() if table is not None else 0
 
 
 def _value_counts(column: Any) -> list[tuple[str, int]]:
