@@ -57,6 +57,19 @@ class FilterSection:
 
 
 @dataclass
+class CodeLabelSection:
+    """Labels of code problems (CodeT dual agreement, `pipelines/code_labels.py`): the n solutions
+    are the run's `generation.n` samples; `test_samples` completions of `tests_template` give the
+    asserts."""
+
+    tests_template: str = ""  # {problem}: asks for one-line `assert` tests of the problem's function
+    test_samples: int = 1  # test-writer completions per problem (their distinct asserts are pooled)
+    max_tests: int = 10  # asserts run per problem, at most (sandbox executions = distinct programs x tests)
+    min_score: int = 4  # |solutions| x |tests| the best consensus needs
+    min_share: float = 0.5  # its share of the n solutions
+
+
+@dataclass
 class SynthesisSection:
     methods: list[str] = field(default_factory=lambda: list(METHODS))  # which of seed, grid, evol run
     domain: str = "math"
@@ -72,6 +85,7 @@ class SynthesisSection:
     grid: GridSection = field(default_factory=GridSection)
     evol: EvolSection = field(default_factory=EvolSection)
     filters: FilterSection = field(default_factory=FilterSection)
+    code: CodeLabelSection = field(default_factory=CodeLabelSection)
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
@@ -90,6 +104,14 @@ class SynthesisSection:
             raise ConfigError("synthesis.label_threshold: must be in (0, 1]")
         if not 0 < self.filters.dedup_threshold <= 1 or not 0 <= self.filters.decontam_threshold <= 1:
             raise ConfigError("synthesis.filters.dedup_threshold / decontam_threshold: must be in (0, 1]")
+        if self.domain == "code":
+            if not self.code.tests_template:
+                raise ConfigError("synthesis.code.tests_template: code problems need a test-writing prompt")
+            check_template(self.code.tests_template, "synthesis.code.tests_template")
+            if self.code.test_samples < 1 or self.code.max_tests < 1 or self.code.min_score < 1:
+                raise ConfigError("synthesis.code.test_samples, max_tests and min_score: must be ≥ 1")
+            if not 0 < self.code.min_share <= 1:
+                raise ConfigError("synthesis.code.min_share: must be in (0, 1]")
         if self.per_spec < 1 or self.grid.per_cell < 1:
             raise ConfigError("synthesis.per_spec and synthesis.grid.per_cell: must be ≥ 1")
 
@@ -114,6 +136,8 @@ class SynthConfig:
         data = {"run": dataclasses.asdict(self.run), "synthesis": dataclasses.asdict(self.synthesis)}
         data["run"]["run"].pop("output_dir")
         data["run"].pop("base_dir")
+        if data["synthesis"]["code"] == dataclasses.asdict(CodeLabelSection()):
+            data["synthesis"].pop("code")  # added later: runs without it keep their hash, so they resume
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

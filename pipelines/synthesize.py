@@ -34,13 +34,15 @@ from factory.generation import Backend, Request, SamplingParams
 from factory.minhash import DedupIndex
 from factory.sources import item_rng, load_problems
 from factory.store import RunStore, compact
+from factory.verification import make_verifier
+from pipelines.code_labels import code_label, tests_json
 from pipelines.filters import Decontam, Dedup, Length, WellFormed, first_rejection
 from pipelines.labels import majority_label
 from pipelines.sample import make_backend, make_executor
 from pipelines.steps import GenerateStep, VerifyStep, request_seed
 from pipelines.synth_config import SynthConfig
 from schemas import SCHEMA_VERSION, Problem, candidate_id_for, now_ms, to_table
-from schemas.synthesis import Label, Provenance, Rejection, register_arrow, with_meta
+from schemas.synthesis import CodeLabel, Label, Provenance, Rejection, register_arrow, with_meta
 from verifiers import VERIFIERS
 
 SOURCE = "synthesize"  # Problem.source of every written problem
@@ -77,7 +79,8 @@ class Draft:
     rejection: tuple[str, str, str] | None = None  # (stage, reason, details)
     candidates: list = field(default_factory=list)
     verdicts: list = field(default_factory=list)
-    label: Label | None = None
+    label: Label | CodeLabel | None = None
+    test_texts: list[str] = field(default_factory=list)  # code: the test writer's completions
 
 
 @dataclass
@@ -174,6 +177,8 @@ class SynthProcessor:
         drafts = self._write(chunk)
         self._cheap_filters(drafts)
         self._sample_answers(chunk, [d for d in drafts if d.rejection is None])
+        if chunk.domain == "code":
+            self._write_tests([d for d in drafts if d.rejection is None])
         return GeneratedSynth(chunk, drafts, time.perf_counter() - start)
 
     def _write(self, chunk: SynthChunk) -> list[Draft]:
@@ -208,10 +213,25 @@ class SynthProcessor:
         for draft, (_, candidates) in zip(drafts, step.run([d.problem for d in drafts])):
             draft.candidates = candidates
 
+    def _write_tests(self, drafts: list[Draft]) -> None:
+        """Code: `synthesis.code.test_samples` completions of the test-writing template per problem."""
+        code, gen, cfg = self.scfg.synthesis.code, self.scfg.run.generation, self.scfg.run
+        params = SamplingParams(n=code.test_samples, temperature=gen.temperature, top_p=gen.top_p,
+                                max_tokens=gen.max_tokens)
+        requests = [Request([{"role": "user", "content": code.tests_template.format_map(
+            {"problem": d.problem.prompt, "domain": d.problem.domain})}],
+            request_seed(cfg.run.seed, "tests:" + d.problem.problem_id)) for d in drafts]
+        for draft, gen_out in zip(drafts, self.backend.generate(requests, params) if requests else []):
+            draft.test_texts = [c.text for c in gen_out.completions]
+
     def verify(self, generated: GeneratedSynth) -> SynthResult:
-        """Label each surviving draft by majority; judge its samples against the label."""
+        """Label each surviving draft (math: majority; code: dual agreement); judge its samples
+        against the label."""
         if self._verifier is None:
-            self._verifier = VERIFIERS.get("math")(timeout_s=self.scfg.run.verification.timeout_s)
+            if generated.chunk.domain == "code":
+                self._verifier = make_verifier(self.scfg.run.verification, "code", self.scfg.run.base_dir)
+            else:
+                self._verifier = VERIFIERS.get("math")(timeout_s=self.scfg.run.verification.timeout_s)
         result = SynthResult(generated.drafts, generated.generation_s)
         for draft in generated.drafts:
             if draft.rejection is None:
@@ -222,9 +242,10 @@ class SynthProcessor:
         return result
 
     def _label(self, draft: Draft) -> None:
+        if draft.problem.domain == "code":
+            return self._label_code(draft)
         if draft.problem.domain != "math":
-            draft.rejection = ("label", "no_label_method",
-                               f"no reference-free label for {draft.problem.domain} yet (CodeT agreement is not built)")
+            draft.rejection = ("label", "no_label_method", f"no reference-free label for {draft.problem.domain}")
             return
         outcome = majority_label([c.text for c in draft.candidates], self._verifier, self.scfg.synthesis.label_threshold)
         draft.label = outcome.label
@@ -232,14 +253,34 @@ class SynthProcessor:
             draft.rejection = ("label", "unlabelled", outcome.why)
             draft.problem = with_meta(draft.problem, label=outcome.label)
             return
+        self._relabel(draft, outcome.reference, None, outcome.label)
+        ((_, _, verdicts),) = VerifyStep({"math": self._verifier}).run([(draft.problem, draft.candidates)])
+        draft.verdicts = verdicts
+
+    def _label_code(self, draft: Draft) -> None:
+        """CodeT dual agreement; the samples' verdicts come from the same sandbox runs."""
+        c = self.scfg.synthesis.code
+        start = time.perf_counter()
+        outcome = code_label([x.text for x in draft.candidates], draft.test_texts, self._verifier, c.max_tests,
+                             c.min_score, c.min_share)
+        draft.label = outcome.label
+        if outcome.reference is None:
+            draft.rejection = ("label", outcome.reason, outcome.why)
+            draft.problem = with_meta(draft.problem, label=outcome.label)
+            return
+        self._relabel(draft, outcome.reference, tests_json(outcome.tests), outcome.label)
+        ms = (time.perf_counter() - start) * 1000 / max(1, len(draft.candidates))
+        draft.verdicts = [VerifyStep._verdict(self._verifier, draft.problem, cand, o, ms)  # noqa: SLF001
+                          for cand, o in zip(draft.candidates, outcome.outcomes)]
+
+    @staticmethod
+    def _relabel(draft: Draft, reference: str, tests: str | None, label: Label | CodeLabel) -> None:
         p = draft.problem
-        labelled = Problem(domain=p.domain, prompt=p.prompt, reference=outcome.reference, source=p.source)
-        draft.problem = with_meta(labelled, provenance=draft.provenance, label=outcome.label)
+        labelled = Problem(domain=p.domain, prompt=p.prompt, reference=reference, source=p.source, tests=tests)
+        draft.problem = with_meta(labelled, provenance=draft.provenance, label=label)
         pid = draft.problem.problem_id  # the label is part of the content hash: samples are re-keyed to it
         draft.candidates = [dataclasses.replace(c, problem_id=pid, candidate_id=candidate_id_for(
             c.run_id, c.iteration, pid, c.sample_idx)) for c in draft.candidates]
-        ((_, _, verdicts),) = VerifyStep({p.domain: self._verifier}).run([(draft.problem, draft.candidates)])
-        draft.verdicts = verdicts
 
     def close(self) -> None:
         if self._verifier is not None:

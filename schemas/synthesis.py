@@ -6,7 +6,8 @@ unchanged); its lineage lives in documented keys of `Problem.metadata`, a JSON c
 readers and shards stay compatible and DuckDB answers lineage questions with `json_extract`:
 
     metadata.provenance  `Provenance`: parents, mutation, model, prompt version...
-    metadata.label       `Label`: how the reference was obtained (majority@n) and its confidence
+    metadata.label       `Label`: how the reference was obtained (majority@n) and its confidence;
+                         `CodeLabel` for code (codet@n: dual agreement of solutions and tests)
     metadata.difficulty  written by `pipelines.difficulty`: pass rate and band
 
 Rejected (and unlabelled) problems are kept, with their reason, in their own table
@@ -56,6 +57,32 @@ class Label:
 
 
 @dataclass(slots=True)
+class CodeLabel:
+    """The label of a code problem (`metadata.label`): CodeT-style dual agreement between n sampled
+    solutions and the asserts a test writer produced. Which tests survived and why is stored here:
+    `passed` is the whole solution x test matrix the decision was made from."""
+
+    method: str = doc("codet@n: the best consensus set (solutions passing exactly the same tests), "
+                      "score = |solutions| x |tests|.")
+    confidence: float = doc("Share of the n solutions in the chosen consensus (no code counts against it).")
+    n: int = doc("Solutions sampled.")
+    answered: int = doc("Solutions with an extractable program.")
+    score: int = doc("|solutions| x |tests| of the chosen consensus (of the best one when unlabelled).")
+    tests: list[str] = doc("Every distinct assert the test writer produced, in order (test index = position).",
+                           default_factory=list)
+    kept_tests: list[int] = doc("Indices of the tests kept as the problem's tests (the consensus's tests).",
+                                default_factory=list)
+    solutions: list[int] = doc("sample_idx of the solutions in the consensus.", default_factory=list)
+    passed: list[list[int] | None] = doc("Per sample_idx, the test indices that solution passed "
+                                         "(null: no program).", default_factory=list)
+    dropped: list[list[Any]] = doc("[test index, why] per test not kept: passed_by_none, or "
+                                   "outside_consensus (only solutions outside the consensus pass it).",
+                                   default_factory=list)
+    consensus: list[list[Any]] = doc("[solutions, tests, score] of the best consensus sets, best first.",
+                                     default_factory=list)
+
+
+@dataclass(slots=True)
 class Rejection:
     """A problem a synthesis filter rejected (or left unlabelled), with the stage and reason."""
 
@@ -66,14 +93,14 @@ class Rejection:
     reference: str = doc("Its label, empty when it had none yet.")
     stage: str = doc("Filter that rejected it: well_formed, length, decontam, label, dedup.")
     reason: str = doc("Enum-like reason: no_problem, multiple_questions, too_short, too_long, "
-                      "contaminated, unlabelled, no_label_method, exact_duplicate, near_duplicate.")
+                      "contaminated, unlabelled, no_tests, no_label_method, exact_duplicate, near_duplicate.")
     details: str = doc("What was measured: the share, the overlap, the duplicate's problem_id.")
     metadata: str = doc("The problem's metadata JSON (provenance, label).")
     created_at_ms: int = doc("Unix time in milliseconds.")
 
 
 REJECTION_REASONS = ("no_problem", "multiple_questions", "no_question", "too_short", "too_long", "contaminated",
-                     "unlabelled", "no_label_method", "exact_duplicate", "near_duplicate")
+                     "unlabelled", "no_tests", "no_label_method", "exact_duplicate", "near_duplicate")
 
 
 def to_json(record: Any) -> dict[str, Any]:
@@ -90,7 +117,7 @@ def with_meta(problem: Problem, **sections: Any) -> Problem:
                    tests=problem.tests, metadata=json.dumps(meta, sort_keys=True))
 
 
-__all__ = ["DIFFICULTY_KEY", "LABEL_KEY", "PROVENANCE_KEY", "REJECTION_REASONS", "Label", "Provenance", "Rejection",
+__all__ = ["CodeLabel", "DIFFICULTY_KEY", "LABEL_KEY", "PROVENANCE_KEY", "REJECTION_REASONS", "Label", "Provenance", "Rejection",
            "to_json", "with_meta"]
 
 

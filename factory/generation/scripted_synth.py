@@ -16,6 +16,15 @@ Writing (output starts with "Problem:", like the configured templates ask):
   `combine` → "What is (E1) + (E2)?" with the second problem, otherwise (seed, change the numbers)
   the parent's operators with new numbers.
 
+Code (a writing request whose first line says "code"): a grid cell writes "{persona} needs a
+Python function `TOPIC(x)` ... returns EXPR ...". Its solutions (`solve_code`): samples 0 and 2
+the same correct program, 1 a differently written correct one, 3 a wrong one (EXPR + 1). A test
+request ("Write tests...") gets asserts (`write_tests`): two right ones, one that only the wrong
+solution passes (dropped: outside_consensus), one that nobody passes (dropped: passed_by_none).
+Topics change that: `lonely` (only sample 0 writes code; four right asserts: consensus score 4,
+share 1/4), `untested` (the test writer writes no assert), `split` (samples 2 and 3 are the same
+wrong program: two solutions each side, three right asserts and one the wrong side passes).
+
 Solving "What is EXPR?" / "Compute ... EXPR.": samples 0 and 2 give the value, 1 gives it as a
 decimal (`v.0`, the same answer to the math verifier), 3 gives v + 1: majority 3/4 only through
 the verifier's equivalence. A problem that mentions "ambiguous" gets a different answer per sample.
@@ -41,14 +50,24 @@ def _value(expr: str) -> int:
     return _eval(ast.parse(expr.strip(), mode="eval"))
 
 
+_FUNCTION = re.compile(r"Python function `(\w+)\(x\)`.*? returns (.+?) for an integer x", re.S)
+
+
 def synth_answer(prompt: str, sample_idx: int, seed: int) -> str:
-    if prompt.lower().startswith("write a new"):
+    lower = prompt.lower()
+    if lower.startswith("write a new"):
         return "Problem: " + write(prompt, sample_idx, seed)
+    if lower.startswith("write tests"):
+        return write_tests(prompt)
+    if _FUNCTION.search(prompt):
+        return solve_code(prompt, sample_idx)
     return solve(prompt, sample_idx)
 
 
 def write(prompt: str, idx: int, seed: int) -> str:
     cell = dict(re.findall(r"^(Topic|Persona|Difficulty): *(.+)$", prompt, re.MULTILINE))
+    if "Topic" in cell and "code" in prompt.splitlines()[0].lower():
+        return _code_grid(cell["Topic"].strip(), cell.get("Persona", "Someone").strip(), cell.get("Difficulty", ""), idx)
     if "Topic" in cell:
         return _grid(cell["Topic"].strip(), cell.get("Persona", "Someone").strip(), cell.get("Difficulty", ""), idx)
     parents = _PARENT.findall(prompt)
@@ -81,6 +100,44 @@ def _grid(topic: str, persona: str, difficulty: str, idx: int) -> str:
     if topic == "leak":
         return f"{base} What is {a} + {b}?\nAnswer: {a + b}"
     return f"{base} What is {a} + {b}?"
+
+
+def _code_grid(topic: str, persona: str, difficulty: str, idx: int) -> str:
+    a, b = 2 + _h(topic, difficulty, idx) % 9, 1 + _h(difficulty, topic, idx) % 20
+    return (f"{persona} keeps a notebook about {topic} and needs a Python function `{topic}(x)`; "
+            f"it returns x * {a} + {b} for an integer x. Write it.")
+
+
+def _program(name: str, expr: str, style: int) -> str:
+    body = f"    return {expr}\n" if style == 0 else f"    value = {expr}\n    return value\n"
+    return f"Here is my solution.\n```python\ndef {name}(x):\n{body}```"
+
+
+def solve_code(problem: str, idx: int) -> str:
+    name, expr = _FUNCTION.search(problem).groups()
+    if name == "lonely" and idx:
+        return "I am not sure how to write this."
+    wrong = idx % 4 == 3 or (name == "split" and idx % 4 == 2)
+    return _program(name, f"({expr}) + 1" if wrong else expr, 0 if wrong else idx % 2)
+
+
+def write_tests(prompt: str) -> str:
+    m = _FUNCTION.search(prompt)
+    if not m or m.group(1) == "untested":
+        return "Tests are not needed: the function is simple."
+    name, expr = m.groups()
+
+    def value(x: int) -> int:
+        return _value(expr.replace("x", str(x)))
+
+    if name == "lonely":
+        lines = [f"assert {name}({x}) == {value(x)}" for x in (1, 2, 3, 4)]
+    elif name == "split":
+        lines = [f"assert {name}({x}) == {value(x)}" for x in (1, 2, 3)] + [f"assert {name}(4) == {value(4) + 1}"]
+    else:
+        lines = [f"assert {name}(1) == {value(1)}", f"assert {name}(2) == {value(2)}",
+                 f"assert {name}(3) == {value(3) + 1}", f"assert {name}(4) == {value(4) + 7}"]
+    return "```python\n" + "\n".join(lines) + "\n```"
 
 
 def solve(problem: str, idx: int) -> str:
