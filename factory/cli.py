@@ -198,6 +198,7 @@ def sample_adaptive(config: Path = typer.Argument(..., help="Run configuration (
                     target: int = typer.Option(4, help="m: stop a problem at this many distinct verified solutions."),
                     round_size: int = typer.Option(4, help="Samples per active problem per round."),
                     max_per_problem: int = typer.Option(64, help="Cap on one problem's samples."),
+                    max_per_round: int = typer.Option(16, help="Cap on one problem's samples in one round."),
                     budget: int = typer.Option(0, help="Samples for the run (0: generation.n x problems)."),
                     run_id: Optional[str] = typer.Option(None, help="Override run.run_id."),
                     ) -> None:
@@ -208,7 +209,7 @@ def sample_adaptive(config: Path = typer.Argument(..., help="Run configuration (
 
     cfg = load_config(config, run_overrides({"--run-id": run_id}))
     settings = AdaptiveSettings(round_size=round_size, target_distinct=target, max_per_problem=max_per_problem,
-                                budget=budget)
+                                max_per_round=max(max_per_round, round_size), budget=budget)
     report = run_adaptive(cfg, settings, on_round=lambda rnd, planned, _: err.print(
         f"round {rnd}: {planned} samples planned", highlight=False))
     states = report.states.values()

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from cluster.protocol import WorkSpec
 from factory.config import Config
 from factory.errors import ConfigError, FactoryError
 from factory.generation import Backend, SamplingParams
 from factory.sources import load_problems
 from factory.store import RunStore, compact
-from pipelines.sample import make_backend, make_executor, open_store
+from pipelines.sample import make_backend, make_executor, open_store, work_spec
 from pipelines.steps import GenerateStep, VerifyStep
 from schemas import Problem, to_table
 
@@ -137,6 +138,10 @@ class RoundProcessor:
     cfg: Config
     backend: Backend | None = None
     _verifiers: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def spec(self) -> WorkSpec:
+        return work_spec(self.cfg)  # the Ray executor places tensor-parallel engines by it
 
     def __call__(self, chunk: RoundChunk) -> RoundResult:
         from verifiers import VERIFIERS

@@ -98,6 +98,12 @@ class RolloutProcessor:
     backend: Backend | None = None
     _verifiers: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def spec(self) -> Any:
+        from pipelines.sample import work_spec
+
+        return work_spec(self.cfg)  # the Ray executor places tensor-parallel engines by it
+
     def __call__(self, chunk: StepChunk) -> StepResult:
         if self.backend is None:
             from pipelines.sample import make_backend

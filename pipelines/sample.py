@@ -117,6 +117,13 @@ def make_chunks(problems: list[Problem], size: int, iteration: int, tag: str = "
     return chunks
 
 
+def work_spec(cfg: Config) -> WorkSpec:
+    """What an executor may know about a run's chunk function (sampling, adaptive rounds, step
+    labels): its run id, for metrics, and the engine's tensor-parallel size, for GPU placement."""
+    tp = int((cfg.generation.options or {}).get("tensor_parallel_size", 1))
+    return WorkSpec(run_id=cfg.run.run_id, tensor_parallel_size=tp)
+
+
 def make_backend(cfg: Config) -> Backend:
     gen = cfg.generation
     return BACKENDS.get(gen.backend)(gen.model, gen.options, base_dir=cfg.base_dir)
@@ -141,8 +148,7 @@ class ChunkProcessor:
     @property
     def spec(self) -> WorkSpec:
         """All an executor learns about this work (it never reads the config)."""
-        tp = int((self.cfg.generation.options or {}).get("tensor_parallel_size", 1))
-        return WorkSpec(run_id=self.cfg.run.run_id, tensor_parallel_size=tp)
+        return work_spec(self.cfg)
 
     def generate(self, chunk: Chunk) -> GeneratedChunk:
         if self.backend is None:
