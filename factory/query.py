@@ -1,4 +1,5 @@
-"""DuckDB over a run's committed shards: views problems, candidates, verdicts and samples.
+"""DuckDB over a run's committed shards: views problems, candidates, verdicts and samples, and
+steps when a run has step labels.
 
 The views read the files the manifest lists with Hive partitioning on, so a filter on
 `iteration` or `domain` skips whole files; each view selects exactly its schema's columns (the
@@ -176,6 +177,11 @@ def connect(path: str | Path, verdict_version: int | None = None) -> Any:
         if files:
             present = present_columns(table, check_files(con, stores, table, files))
         con.execute(view_sql(table, files, present))
+    steps = [str(f) for s in stores for f in s.committed_files("steps")]
+    if steps:  # step labels (factory label-steps, schemas/steps.py): a view only where a run has them
+        listed = ", ".join(_sql_str(f) for f in steps)
+        con.execute(f"CREATE VIEW steps AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false, "
+                    "union_by_name = true)")
     regraded = any(is_regrading_chunk(chunk) for s in stores for chunk in s.committed())
     con.execute(samples_sql(regraded, verdict_version))
     return con

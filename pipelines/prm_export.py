@@ -33,13 +33,9 @@ def connect_with_steps(run_dir: str | Path) -> Any:
     """The run's DuckDB views plus `steps` (its committed step-label files)."""
     from factory.query import connect
 
-    con = connect(run_dir)
-    files = [str(p) for p in RunStore(run_dir).committed_files("steps")]
-    if not files:
+    if not RunStore(run_dir).committed_files("steps"):
         raise FactoryError(f"{run_dir}: no step labels yet (run `factory label-steps {run_dir}` first)")
-    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f"CREATE VIEW steps AS SELECT * FROM read_parquet([{listed}], hive_partitioning = false)")
-    return con
+    return connect(run_dir)  # its `steps` view: the same one factory query reads
 
 
 def labelers(run_dir: str | Path) -> list[str]:

@@ -191,3 +191,18 @@ def test_prm_export_loads_with_datasets_as_trl_expects(steps_run, tmp_path):
         marked = [lab for lab in tokenized["labels"] if lab != -100]
         assert marked == [int(x) for x in row["labels"]]
     assert any(not all(row["labels"]) for row in ds) and any(all(row["labels"]) for row in ds)
+
+
+def test_factory_query_has_a_steps_view_where_the_run_has_labels(steps_run):
+    from factory.errors import FactoryError
+    from factory.query import run_query
+
+    cfg = steps_run(count=4, n=2)
+    with pytest.raises(FactoryError, match="steps"):  # no labels yet: no view
+        run_query(cfg.run_dir, "SELECT count(*) FROM steps")
+    before = run_query(cfg.run_dir, "SELECT count(*) FROM samples")[1]
+    report = label_steps(cfg.run_dir, RolloutSettings(k=2, chunk_size=4, per_problem=0))
+    assert run_query(cfg.run_dir, "SELECT count(*), count(DISTINCT step_id) FROM steps")[1] == [(report.steps,) * 2]
+    assert run_query(cfg.run_dir, "SELECT count(*) FROM samples")[1] == before  # the other views are as they were
+    joined = run_query(cfg.run_dir, "SELECT count(*) FROM steps JOIN samples USING (candidate_id)")[1]
+    assert joined == [(report.steps,)]
