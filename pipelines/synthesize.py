@@ -38,7 +38,7 @@ from factory.verification import make_verifier
 from pipelines.code_labels import code_label, tests_json
 from pipelines.filters import Decontam, Dedup, Length, WellFormed, first_rejection
 from pipelines.labels import majority_label
-from pipelines.sample import make_backend, make_executor
+from pipelines.sample import make_backend, make_executor, work_spec
 from pipelines.steps import GenerateStep, VerifyStep, request_seed
 from pipelines.synth_config import SynthConfig
 from schemas import SCHEMA_VERSION, Problem, candidate_id_for, now_ms, to_table
@@ -97,6 +97,12 @@ class SynthResult:
     candidates: int = 0  # the Ray executor's progress reads these
     passed: int = 0
     completion_tokens: int = 0
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        """What the Ray executor's metrics count: the label samples' verdicts (the chunk's own
+        tables are built at commit, after dedup)."""
+        return {"verdicts": to_table([v for d in self.drafts for v in d.verdicts], "verdicts")}
 
 
 def _spec_id(*parts: Any) -> str:
@@ -169,6 +175,10 @@ class SynthProcessor:
 
     def __call__(self, chunk: SynthChunk) -> SynthResult:
         return self.verify(self.generate(chunk))
+
+    @property
+    def spec(self) -> Any:  # what an executor may know (cluster.protocol.WorkSpec)
+        return work_spec(self.scfg.run)
 
     def generate(self, chunk: SynthChunk) -> GeneratedSynth:
         if self.backend is None:
@@ -380,14 +390,22 @@ def run_synthesis(scfg: SynthConfig, backend: Backend | None = None,
         chunks = make_chunks(specs, cfg.run.chunk_size, syn.domain)
         todo = [c for c in chunks if c.chunk_id not in store.committed()]
         dedup = Dedup(build_index(scfg, seeds)) if todo else None
-        written = 0
+        written, next_up, position, arrived = 0, 0, {c.chunk_id: i for i, c in enumerate(todo)}, {}
 
         def commit(chunk: SynthChunk, result: SynthResult) -> None:
-            nonlocal written
-            store.commit(chunk.chunk_id, chunk.iteration, chunk.domain, chunk_tables(cfg.run.run_id, result.drafts, dedup))
-            written += len(result.drafts)
-            if on_chunk:
-                on_chunk(len(chunk.specs), len(result.drafts))
+            """In chunk order, whatever order an executor delivers them in (Ray: as they finish):
+            dedup keeps the first of two near duplicates, so the order decides which one; the
+            committed chunks stay a prefix, and a resumed run equals an uninterrupted one."""
+            nonlocal written, next_up
+            arrived[position[chunk.chunk_id]] = (chunk, result)
+            while next_up in arrived:
+                chunk, result = arrived.pop(next_up)
+                store.commit(chunk.chunk_id, chunk.iteration, chunk.domain,
+                             chunk_tables(cfg.run.run_id, result.drafts, dedup))
+                next_up += 1
+                written += len(result.drafts)
+                if on_chunk:
+                    on_chunk(len(chunk.specs), len(result.drafts))
 
         if todo:
             processor = SynthProcessor(scfg, backend, evals)
