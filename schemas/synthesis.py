@@ -8,7 +8,8 @@ readers and shards stay compatible and DuckDB answers lineage questions with `js
     metadata.provenance  `Provenance`: parents, mutation, model, prompt version...
     metadata.label       `Label`: how the reference was obtained (majority@n) and its confidence;
                          `CodeLabel` for code (codet@n: dual agreement of solutions and tests)
-    metadata.difficulty  written by `pipelines.difficulty`: pass rate and band
+    metadata.difficulty  reserved (not written: committed shards are immutable; `factory difficulty`
+                         writes pass rate, band and tag to difficulty.parquet, keyed by problem_id)
 
 Rejected (and unlabelled) problems are kept, with their reason, in their own table
 `rejections` (datatrove's exclusion writer), never silently dropped.
