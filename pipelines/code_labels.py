@@ -21,6 +21,7 @@ import ast
 import json
 from dataclasses import dataclass
 
+from factory.errors import FactoryError
 from schemas.synthesis import CodeLabel
 from verifiers.base import Outcome
 from verifiers.code import CodeVerifier, extract_code, fenced_blocks
@@ -126,6 +127,8 @@ def code_label(texts: list[str], writer_texts: list[str], verifier: CodeVerifier
     executions = [Execution(code=prog, mode="assert", tests=tests[t], limits=verifier.limits) for prog, t in plan]
     try:
         results = verifier.pool.run_batch(executions) if executions else []
+    except FactoryError:
+        raise  # a setup problem (no sandbox python): stop the run, as the verification path does
     except Exception as exc:  # noqa: BLE001  (a broken sandbox passes nothing: no label, never a crash)
         results = [ExecResult("error", False, f"sandbox: {exc}")] * len(executions)
     by_program: dict[str, dict[int, ExecResult]] = {}
@@ -133,6 +136,8 @@ def code_label(texts: list[str], writer_texts: list[str], verifier: CodeVerifier
         by_program.setdefault(prog, {})[t] = result
     passed = [None if p is None else frozenset(t for t, r in by_program[p].items() if r.passed) for p in programs]
     label, best, why = decide(passed, tests, min_score, min_share)
+    if results and all(r.reason == "error" for r in results):  # say so: not the model's failure
+        why = f"{why}; every sandbox execution failed: {results[0].detail[:300]}"
     if best is None:
         return CodeLabelOutcome(label, [], None, "unlabelled", why, [])
     outcomes = [_judge(by_program.get(p), best.tests) if p is not None else

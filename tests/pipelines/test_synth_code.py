@@ -99,20 +99,20 @@ def test_code_labels_by_agreement_end_to_end(clean_run):
     assert verdicts[3][2] == "wrong_answer"
 
 
-def test_kept_code_problem_passes_its_own_verifier(clean_run):
-    """What the factory stores is what `factory run` will check: the reference passes the kept tests."""
-    from factory.config import VerificationSection
-    from factory.verification import make_verifier
-    from schemas import Problem
+def test_kept_code_problems_flow_into_factory_run(clean_run, tmp_path):
+    """`factory run` over them checks the samples with the kept tests: the scripted coder's three
+    right programs pass, the wrong one fails (8 executions)."""
+    from factory.config import load_config
+    from pipelines.sample import run_sampling
 
     report, _ = clean_run
-    row = RunStore(report.run_dir).read("problems").to_pylist()[0]
-    problem = Problem(**{k: row[k] for k in ("domain", "prompt", "reference", "source", "tests", "metadata")})
-    verifier = make_verifier(VerificationSection(), "code")
-    try:
-        assert verifier.verify(problem, f"```python\n{problem.reference}```").passed
-    finally:
-        verifier.close()
+    config = tmp_path / "sample.toml"
+    config.write_text(f'[run]\nrun_id = "use-code"\noutput_dir = "{tmp_path / "runs"}"\n\n'
+                      f'[[sources]]\nname = "synthesized"\nrun_dir = "{report.run_dir}"\n\n'
+                      '[generation]\nbackend = "scripted"\nn = 4\n\n[generation.options]\nsolver = "synth"\n\n'
+                      '[verification.code]\nworkers = 2\n')
+    sampled = run_sampling(load_config(config))
+    assert sampled.summary["problems"] == 1 and sampled.summary["pass_rate"] == pytest.approx(0.75)
 
 
 class CrashingBackend:
@@ -157,3 +157,20 @@ def test_crash_then_resume_labels_exactly_once(clean_run):
 def test_code_config_errors(tmp_path, old, new, message):
     with pytest.raises(ConfigError, match=message):
         load_synth_config(make_config(tmp_path, replace=((old, new),)))
+
+
+def test_a_broken_sandbox_is_named_not_blamed_on_the_model():
+    from pipelines.code_labels import code_label
+    from verifiers.code import CodeVerifier
+    from verifiers.sandbox import ExecResult
+
+    class DeadPool:
+        def run_batch(self, executions):
+            return [ExecResult("error", False, "worker died")] * len(executions)
+
+    class Verifier:
+        limits, pool = CodeVerifier().limits, DeadPool()
+
+    program = "```python\ndef f(x):\n    return x\n```"
+    outcome = code_label([program, program], ["assert f(1) == 1"], Verifier(), 10, 1, 0.5)
+    assert outcome.reason == "unlabelled" and "every sandbox execution failed: worker died" in outcome.why
