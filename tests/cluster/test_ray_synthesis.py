@@ -29,13 +29,13 @@ def rows(run_dir):
     return out
 
 
-@pytest.mark.parametrize("config", ["synth_scripted.toml", "synth_code_scripted.toml"])
-def test_synthesis_on_ray_matches_the_local_executor(ray_session, tmp_path, config):
-    path = DATA / config
-    local = run_synthesis(load_synth_config(path, {"run.output_dir": str(tmp_path / "local")}))
-    cfg = load_synth_config(path, {"run.output_dir": str(tmp_path / "ray"), "run.executor": "ray"})
+@pytest.mark.parametrize("config,chunk_size", [("synth_scripted.toml", 12), ("synth_code_scripted.toml", 1)])
+def test_synthesis_on_ray_matches_the_local_executor(ray_session, tmp_path, config, chunk_size):
+    path, size = DATA / config, {"run.chunk_size": chunk_size}  # 3 chunks each: Ray costs per chunk
+    local = run_synthesis(load_synth_config(path, {"run.output_dir": str(tmp_path / "local"), **size}))
+    cfg = load_synth_config(path, {"run.output_dir": str(tmp_path / "ray"), "run.executor": "ray", **size})
     on_ray = run_synthesis(cfg)
     assert on_ray.yields == local.yields and on_ray.reasons == local.reasons
     assert rows(on_ray.run_dir) == rows(local.run_dir)
     again = run_synthesis(cfg)
-    assert again.written == 0 and again.chunks_skipped == again.chunks_total
+    assert again.written == 0 and again.chunks_skipped == again.chunks_total == 3
