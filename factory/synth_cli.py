@@ -30,14 +30,14 @@ def synthesize(config: Path = typer.Argument(..., help="Synthesis config (TOML):
 
     overrides = run_overrides({"--run-id": run_id, "--output-dir": output_dir, "--backend": backend, "--model": model})
     scfg = load_synth_config(config, overrides)
-    done = {"specs": 0, "drafts": 0}
+    from factory.progress import Progress
 
-    def progress(specs: int, drafts: int) -> None:
-        done["specs"] += specs
-        done["drafts"] += drafts
-        err.print(f"committed: {done['specs']} requests, {done['drafts']} problems written", highlight=False)
+    progress = Progress("synthesize", unit="requests", log=lambda line: err.print(line, highlight=False, soft_wrap=True))
 
-    report = run_synthesis(scfg, on_chunk=progress)
+    def started(requests: int, chunks_done: int) -> None:
+        progress.start(requests, f"{chunks_done} chunks already committed" if chunks_done else "")
+
+    report = run_synthesis(scfg, on_chunk=lambda specs, drafts: progress.advance(specs, written=drafts), on_start=started)
     out.print(table(f"synthesis {scfg.run.run.run_id}: yield", ["stage", "problems"], list(report.yields.items())))
     if report.reasons:
         out.print(table("rejections", ["stage:reason", "problems"], sorted(report.reasons.items())))

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from factory.errors import FactoryError, require
+from factory.progress import Progress
 
 
 @dataclass
@@ -93,16 +94,21 @@ def train(data_dir: Path, model_path: str, output: Path, settings: TrainSettings
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     model.train()
     losses, start, batch_iter = [], time.perf_counter(), _batches(examples, settings.batch_size, order, torch)
+    progress = Progress("train", unit="steps", log=lambda line: print(line, file=sys.stderr, flush=True))
+    progress.start(steps, f"{len(rows)} examples, batch {settings.batch_size} x {settings.grad_accum}")
     for _ in range(steps):
+        tokens = 0
         for _ in range(settings.grad_accum):
             ids, labels, mask = _collate(next(batch_iter), pad, torch)
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss / settings.grad_accum
             loss.backward()
+            tokens += int(mask.sum())
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
         losses.append(round(loss.item() * settings.grad_accum, 4))
+        progress.advance(1, tokens=tokens)  # steps/s, tokens/s and ETA, at most every 5 s
     model.save_pretrained(str(output))
     tokenizer.save_pretrained(str(output))
     summary = {"examples": len(rows), "steps": steps, "train_s": round(time.perf_counter() - start, 1),

@@ -374,7 +374,8 @@ def open_synth_store(scfg: SynthConfig, store: RunStore) -> None:
 
 
 def run_synthesis(scfg: SynthConfig, backend: Backend | None = None,
-                  on_chunk: Callable[[int, int], None] | None = None) -> SynthReport:
+                  on_chunk: Callable[[int, int], None] | None = None,
+                  on_start: Callable[[int, int], None] | None = None) -> SynthReport:
     """Run (or resume) a synthesis run."""
     register_arrow()
     cfg, syn = scfg.run, scfg.synthesis
@@ -389,6 +390,8 @@ def run_synthesis(scfg: SynthConfig, backend: Backend | None = None,
         open_synth_store(scfg, store)
         chunks = make_chunks(specs, cfg.run.chunk_size, syn.domain)
         todo = [c for c in chunks if c.chunk_id not in store.committed()]
+        if on_start:
+            on_start(sum(len(c.specs) for c in todo), len(chunks) - len(todo))  # (requests to do, chunks done)
         dedup = Dedup(build_index(scfg, seeds)) if todo else None
         written, next_up, position, arrived = 0, 0, {c.chunk_id: i for i, c in enumerate(todo)}, {}
 

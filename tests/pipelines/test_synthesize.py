@@ -173,3 +173,16 @@ def test_difficulty_bands_tags_and_verl_band_export(scripted_config, tmp_path):
     table = pq.read_table(result["paths"]["difficulty"]).to_pylist()
     assert {r["tag"] for r in table if r["pass_rate"] == 0} == {"none_solved"}
     assert Bands([0.25, 0.5, 0.75]).name(1.0) == "[0.75,1]" and Bands().name(0.0) == "[0,0.25)"
+
+
+def test_synthesize_command_shows_progress_and_the_yield_table(tmp_path):
+    """The CLI path: a progress line with counts, rate and elapsed time, then the yield table."""
+    from typer.testing import CliRunner
+
+    from factory.cli import app
+
+    config = Path(__file__).parent / "data" / "synth_scripted.toml"
+    result = CliRunner().invoke(app, ["synthesize", str(config), "--output-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert "synthesize:" in result.output and "requests" in result.output and "elapsed" in result.output
+    assert "yield" in result.output
