@@ -126,15 +126,11 @@ STYLES = {"pass@k": ("o", "-"), "maj@k": ("s", "--"), "weighted@k": ("^", ":")}
 def plot_compute(curves: list[ComputeCurve], out_dir: str | Path) -> list[Path]:
     """Per domain: accuracy vs k (log2) and vs total tokens (log10), one colour per iteration,
     one line style per method; n and the problem count in the title. Needs matplotlib."""
-    try:
-        import matplotlib
+    from pipelines.eval import pyplot
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    if (found := pyplot(out_dir)) is None:
         return []
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    plt, out_dir = found
     paths = []
     for domain in sorted({c.domain for c in curves}):
         mine = [c for c in curves if c.domain == domain]

@@ -113,17 +113,26 @@ def evaluate(run_dir: str | Path) -> list[Curve]:
     return curves
 
 
-def plot(curves: list[Curve], out_dir: str | Path) -> list[Path]:
-    """pass@k and maj@k against k on a log axis, one PNG per domain (needs matplotlib)."""
+def pyplot(out_dir: str | Path) -> tuple[Any, Path] | None:
+    """matplotlib's pyplot on the file backend and the created output folder; None without
+    matplotlib (the `report` extra), so reports still print their tables."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return []
+        return None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    return plt, out_dir
+
+
+def plot(curves: list[Curve], out_dir: str | Path) -> list[Path]:
+    """pass@k and maj@k against k on a log axis, one PNG per domain (needs matplotlib)."""
+    if (found := pyplot(out_dir)) is None:
+        return []
+    plt, out_dir = found
     paths = []
     for domain in sorted({c.domain for c in curves}):
         fig, ax = plt.subplots(figsize=(6, 4))

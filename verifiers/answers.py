@@ -15,6 +15,7 @@ equation compares as an equation (same solution set), never by dropping a side.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from verifiers.exact import TooLarge, evaluate
 from dataclasses import dataclass, field
@@ -121,6 +122,7 @@ def _unicode_math(s: str) -> str:
     return _ROOT_SIGN.sub(lambda m: "\\sqrt{" + m.group(1).strip("{}()") + "}", s)
 
 
+@lru_cache(maxsize=65536)  # pure, and called on the same strings many times per comparison
 def clean(answer: str) -> str:
     """Form-only rewrites that never change a value."""
     s = _unicode_math(re.sub(r"\s+", " ", answer))  # one space per run first: no regex below backtracks on runs
@@ -222,6 +224,7 @@ _SINGLE_LETTER_UNITS = re.compile(r"(?<=\d)\s+(?:m|g|s|h|l|L|K|J|N|W|V|A)(?:\s*\
 _NUMBERISH = re.compile(r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:\s*/\s*\d+)?|\\frac\{[^{}]*\}\{[^{}]*\}")
 
 
+@lru_cache(maxsize=65536)  # pure (answers are frozen): a problem's reference is parsed once, not per sample
 def parse(answer: str, depth: int = 0) -> Answer:
     """The typed form of a final answer. Raises Unparsable on malformed structure."""
     if depth > 20:

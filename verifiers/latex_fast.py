@@ -26,7 +26,7 @@ class Unsupported(ValueError):
 _TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d*)?|\.\d+)|(?P<cmd>\\[A-Za-z]+)|(?P<sym>[A-Za-z])|(?P<op>[-+*/^!(){}\[\]]))")
 _FUNCTIONS = {"\\sin": "sin", "\\cos": "cos", "\\tan": "tan", "\\cot": "cot", "\\sec": "sec", "\\csc": "csc",
               "\\ln": "log", "\\exp": "exp", "\\arcsin": "asin", "\\arccos": "acos", "\\arctan": "atan"}
-_ATOM_START = {"num", "cmd", "sym", "("}
+_ATOM_START = {"num", "cmd", "sym"}
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -83,7 +83,7 @@ class _Parser:
                 self.take()
                 rhs = self.unary()
                 value = value / rhs if tok[1] in ("/", "\\div") else value * rhs
-            elif tok and (tok[0] in _ATOM_START or tok[1] == "(") and tok[1] not in ("\\cdot", "\\times", "\\div"):
+            elif tok and (tok[0] in _ATOM_START or tok[1] == "("):
                 value = value * self.power()  # implicit multiplication: 2x, 3\sqrt{2}, x(x+1)
             else:
                 return value

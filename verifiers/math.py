@@ -65,10 +65,6 @@ def _boxes(text: str) -> list[tuple[int, int, str | None]]:
     return found
 
 
-def boxed_answers(text: str) -> list[str | None]:
-    return [inner for _, _, inner in _boxes(text)]
-
-
 _HEDGE_WORDS = {"or", "and", "perhaps", "maybe", "possibly", "equivalently", "alternatively", "if", "otherwise",
                 "either", "else", "lor", "vee"}
 _OR_AFTER = re.compile(r"^(?:\W|\\[a-zA-Z]+)*?\s*\b(?:or|otherwise|alternatively)\b", re.IGNORECASE)
@@ -169,7 +165,8 @@ def _heading_answer(line: str) -> str:
 # A math span; \$ inside $...$ is an escaped dollar, not the end of the span.
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$((?:\\\$|[^$])+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]")
 _SIGN_OFF = re.compile(r"\s*I hope it is correct\.?\s*$", re.IGNORECASE)
-_MORE_VALUES = re.compile(r"\s*(?:,|\bor\b|\band\b)\s*(?:\$|\\\(|[-+]?\d)", re.IGNORECASE)
+# After a first math span: another value or an alternative ("$12$ or $13$", "$2$ and $-2$", "$12$, 13").
+_MORE_VALUES = re.compile(r"^\s*(?:,|\band\b)\s*[-+]?\d|\$|\\\(|\bor\b|;|\botherwise\b", re.IGNORECASE)
 
 
 def _final_line_answer(rest: str) -> str:
@@ -183,7 +180,7 @@ def _final_line_answer(rest: str) -> str:
     line = _SIGN_OFF.sub("", line.replace("**", "")).strip(" \t")
     span = _MATH_SPAN.match(line)
     rest_of_line = line[span.end():] if span else ""
-    if span and not (_MORE_VALUES.match(rest_of_line) or re.search(r"\$|\\\(|\bor\b|;|\botherwise\b", rest_of_line)):
+    if span and not _MORE_VALUES.search(rest_of_line):
         return next(g for g in span.groups() if g is not None).strip()
     if span:
         line = _MATH_SPAN.sub(lambda m: next(g for g in m.groups() if g is not None), line)
